@@ -1,0 +1,1 @@
+"""RetailOS: a retail operating system."""

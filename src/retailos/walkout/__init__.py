@@ -1,0 +1,1 @@
+"""Walk-out (cashierless) checkout: recordings, the engine, replay and scoring."""
