@@ -1,0 +1,7 @@
+"""`retailos walkout ...`: simulate recordings, replay the engine, score receipts, report."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)
