@@ -1,0 +1,1 @@
+"""Catalogue: products, variants, categories and the import of real grocery data."""
