@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint typecheck pytest clean
+.PHONY: demo test install lint typecheck pytest pytest-postgres schema clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The whole suite on the embedded SQLite database.
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
-test: lint typecheck pytest
+# Everything that touches the database again, on a throwaway PostgreSQL cluster that the
+# suite starts itself; skipped with a message where PostgreSQL is not installed.
+pytest-postgres: $(STAMP)
+	RETAILOS_TEST_BACKEND=postgres $(BIN)/python -m pytest --ignore=tests/walkout --ignore=tests/sim
+
+test: lint typecheck pytest pytest-postgres
+
+# Before the first release the schema is one migration, regenerated from the models.
+schema: $(STAMP)
+	rm -f src/retailos/migrations/versions/0001_initial_schema.py
+	$(BIN)/python -m retailos.core.migrate regenerate
 
 clean:
 	rm -rf $(VENV) .retailos

@@ -2,9 +2,99 @@
 
 from __future__ import annotations
 
-import typer
+from typing import Annotated
 
+import typer
+from rich.console import Console
+
+from retailos.core.clock import SystemClock
+from retailos.core.db import Database
+from retailos.core.errors import Problem
+from retailos.core.settings import get_settings
 from retailos.walkout.cli import app as walkout_app
 
 app = typer.Typer(help="RetailOS: a retail operating system.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+admin_app = typer.Typer(help="Tenants and API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
 app.add_typer(walkout_app, name="walkout", help="Walk-out stores: simulate, replay, score, report.")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def open_database(url: str | None = None) -> Database:
+    return Database(url or get_settings().database_url)
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database to the newest schema."""
+    from retailos.core.migrate import upgrade
+
+    db = open_database()
+    upgrade(db)
+    console.print(f"schema is current on {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@admin_app.command("create-tenant")
+def create_tenant(
+    name: Annotated[str, typer.Option(help="The tenant's name")],
+    kind: Annotated[str, typer.Option(help="operator, retailer, seller or partner_store")],
+    currency: Annotated[str, typer.Option(help="Default ISO currency")] = "USD",
+) -> None:
+    """Create a tenant and print its id."""
+    from retailos.tenants import service
+
+    db = open_database()
+    try:
+        with db.transaction() as s:
+            tenant = service.create_tenant(s, SystemClock(), kind, name, currency)
+    except Problem as e:
+        fail(e.detail)
+    console.print(tenant.id)
+
+
+@admin_app.command("create-key")
+def create_key(
+    tenant: Annotated[str, typer.Option(help="Tenant id (ten_...)")],
+    name: Annotated[str, typer.Option(help="A label for the key")] = "cli",
+    scope: Annotated[list[str] | None, typer.Option(help="A scope; repeat for more")] = None,
+) -> None:
+    """Create an API key for a tenant. The key is printed once and stored only hashed."""
+    from retailos.tenants import service
+
+    db = open_database()
+    try:
+        with db.transaction() as s:
+            issued = service.create_api_key(s, SystemClock(), tenant, name, scope)
+    except Problem as e:
+        fail(e.detail)
+    console.print(issued.token, soft_wrap=True)
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    from retailos.api.ops import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    uvicorn.run("retailos.api.main:app", host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""The HTTP API: one FastAPI app that mounts each package's router."""

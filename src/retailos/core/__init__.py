@@ -1,0 +1,1 @@
+"""Shared foundations: ids, money, clock, errors, settings, database, outbox, idempotency."""

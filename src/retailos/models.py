@@ -1,0 +1,12 @@
+"""Every package's tables, imported in one place so metadata (and Alembic) sees them all."""
+
+from __future__ import annotations
+
+from retailos.core.db import Base
+from retailos.core.idempotency import IdempotencyRecord
+from retailos.core.outbox import OutboxEvent
+from retailos.tenants.models import ApiKey, Tenant
+
+metadata = Base.metadata
+
+__all__ = ["ApiKey", "IdempotencyRecord", "OutboxEvent", "Tenant", "metadata"]

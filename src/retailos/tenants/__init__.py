@@ -1,0 +1,1 @@
+"""Tenants (operator, retailer, seller, partner store), API keys and their scopes."""

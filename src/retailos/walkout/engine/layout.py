@@ -1,0 +1,133 @@
+"""Store layout as arrays: plate geometry, catalogue, planogram and starting stock from store.json.
+
+Everything the engine needs to know about the store is turned into numpy arrays once, so the
+hot paths index arrays instead of walking dictionaries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+# How far above a plate's surface a hand can still be touching what stands on it (metres). The
+# shelf above bounds it; this is the cap for a top shelf.
+MAX_ITEM_HEIGHT_M = 0.35
+
+
+@dataclass(frozen=True)
+class StoreLayout:
+    """Plates, products and where products are meant to be, as arrays indexed by plate / sku."""
+
+    plate_ids: list[str]
+    center: np.ndarray  # float64 [P, 3]
+    facing: np.ndarray  # float64 [P, 2] unit vector from shelf into aisle
+    along: np.ndarray  # float64 [P, 2] unit vector along the shelf
+    half_width: np.ndarray  # float64 [P]
+    half_depth: np.ndarray  # float64 [P]
+    item_height: np.ndarray  # float64 [P] room above the plate up to the next shelf
+    shelf_key: np.ndarray  # int64 [P] one id per (gondola, shelf)
+    skus: list[str]
+    unit_weight: np.ndarray  # float64 [S]
+    unit_sd: np.ndarray  # float64 [S]
+    planogram: np.ndarray  # bool [P, S] sku s is meant to be on plate p
+    initial_stock: np.ndarray  # int64 [P, S]
+    sample_rate_hz: float
+
+    @property
+    def n_plates(self) -> int:
+        return len(self.plate_ids)
+
+    @property
+    def n_skus(self) -> int:
+        return len(self.skus)
+
+    def distance_to_plates(self, points: np.ndarray, plates: np.ndarray) -> np.ndarray:
+        """Distance (m) from each point [N, 3] to the space just above each plate [M]: [N, M].
+
+        The space is the plate's top rectangle extended upwards by the room for items, so a hand
+        grasping a tall bottle on the plate is at distance zero. NaN points give NaN.
+        """
+        rel = points[:, None, :2] - self.center[None, plates, :2]
+        u = np.abs(np.einsum("nmk,mk->nm", rel, self.along[plates]))
+        v = np.abs(np.einsum("nmk,mk->nm", rel, self.facing[plates]))
+        z = points[:, None, 2] - self.center[None, plates, 2]
+        du = np.maximum(u - self.half_width[plates], 0.0)
+        dv = np.maximum(v - self.half_depth[plates], 0.0)
+        dz = np.maximum(z - self.item_height[plates], 0.0) + np.maximum(-0.05 - z, 0.0)
+        return np.sqrt(du * du + dv * dv + dz * dz)
+
+    def floor_distance_to_front(self, points: np.ndarray, plates: np.ndarray) -> np.ndarray:
+        """Distance on the floor (m) from points [N, 3] to each plate's front edge [M]: [N, M]."""
+        rel = points[:, None, :2] - self.center[None, plates, :2]
+        u = np.einsum("nmk,mk->nm", rel, self.along[plates])
+        v = np.einsum("nmk,mk->nm", rel, self.facing[plates]) - self.half_depth[plates]
+        du = np.maximum(np.abs(u) - self.half_width[plates], 0.0)
+        dv = np.maximum(v, 0.0)
+        return np.sqrt(du * du + dv * dv)
+
+
+def _room_above(center: np.ndarray, gondola: np.ndarray) -> np.ndarray:
+    """Vertical room above each plate before the next shelf of its gondola, capped."""
+    room = np.full(len(center), MAX_ITEM_HEIGHT_M)
+    for g in np.unique(gondola):
+        members = np.flatnonzero(gondola == g)
+        heights = np.unique(np.round(center[members, 2], 3))
+        for i in members:
+            above = heights[heights > center[i, 2] + 1e-3]
+            if len(above):
+                room[i] = min(MAX_ITEM_HEIGHT_M, 0.9 * (above[0] - center[i, 2]))
+    return room
+
+
+def build_layout(store: dict[str, Any]) -> StoreLayout:
+    """Turn a parsed store.json into a StoreLayout."""
+    plates = store["plates"]
+    plate_ids = [str(p["id"]) for p in plates]
+    plate_index = {pid: i for i, pid in enumerate(plate_ids)}
+    center = np.array([p["center"] for p in plates], dtype=np.float64).reshape(-1, 3)
+    facing = np.array([p["facing"] for p in plates], dtype=np.float64).reshape(-1, 2)
+    norm = np.linalg.norm(facing, axis=1, keepdims=True)
+    facing = facing / np.where(norm > 0, norm, 1.0)
+    along = np.stack([-facing[:, 1], facing[:, 0]], axis=1)
+    gondola = np.array([p.get("gondola", 0) for p in plates])
+    shelf = np.array([p.get("shelf", 0) for p in plates])
+    _, shelf_key = np.unique(
+        np.array([f"{g}/{s}" for g, s in zip(gondola, shelf, strict=True)]), return_inverse=True
+    )
+    products = store["products"]
+    skus = [str(p["sku"]) for p in products]
+    sku_index = {s: i for i, s in enumerate(skus)}
+    unit_weight = np.array([float(p["weight_g"]) for p in products], dtype=np.float64)
+    unit_sd = np.array([float(p.get("weight_sd_g", 0.0)) for p in products], dtype=np.float64)
+    planogram = np.zeros((len(plates), len(skus)), dtype=bool)
+    for entry in store.get("planogram", []):
+        s = sku_index.get(str(entry["sku"]))
+        if s is None:
+            continue
+        for pid in entry["plates"]:
+            if pid in plate_index:
+                planogram[plate_index[pid], s] = True
+    stock = np.zeros((len(plates), len(skus)), dtype=np.int64)
+    for entry in store.get("initial_stock", []):
+        p_i = plate_index.get(entry["plate"])
+        s_i = sku_index.get(str(entry["sku"]))
+        if p_i is not None and s_i is not None:
+            stock[p_i, s_i] += int(entry["count"])
+    return StoreLayout(
+        plate_ids=plate_ids,
+        center=center,
+        facing=facing,
+        along=along,
+        half_width=np.array([float(p["width"]) / 2 for p in plates]),
+        half_depth=np.array([float(p["depth"]) / 2 for p in plates]),
+        item_height=_room_above(center, gondola),
+        shelf_key=shelf_key.astype(np.int64),
+        skus=skus,
+        unit_weight=unit_weight,
+        unit_sd=unit_sd,
+        planogram=planogram,
+        initial_stock=stock,
+        sample_rate_hz=float(store.get("sample_rate_hz", 60.0)),
+    )
