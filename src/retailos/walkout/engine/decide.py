@@ -1,0 +1,94 @@
+"""Explain a settled weight change: which product, how many units, and whose hand.
+
+Every hypothesis (sku, count, person) gets a log-likelihood: the weight term (the change against
+count units of the product, with the product's unit-to-unit spread and the plate's noise), a
+location prior (what the dynamic inventory says is on the plate for a pick; what the person's
+account holds for a put) and the attribution term (how close the person's hands were). The
+maximum a-posteriori hypothesis wins; the margin to the runner-up is kept for diagnostics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_UNITS = 6  # a shopper moves at most this many units of one product in one reach
+MAX_RESTOCK_UNITS = 24
+LOG_UNIT_PENALTY = 1.2  # each further unit in one reach is this much (log) less likely
+MODEL_SD_G = 0.5  # floor on the spread of a weight change (calibration, slow drift)
+OFF_PLANOGRAM = 0.3  # prior units for a sku the planogram puts on the plate but none is known
+STRAY_UNITS = 0.01  # prior units for a sku neither known nor planned on the plate
+NO_CHANGE_LOGPRIOR = np.log(0.05)
+OUTLIER_LOGDENSITY = np.log(1e-4)  # an unexplained change: flat density over ~10 kg
+OUTLIER_LOGPRIOR = np.log(0.01)
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str  # "units" | "no-change" | "unexplained"
+    sku: int
+    count: int
+    person: int  # index into the candidates, -1 for none
+    logpost: float
+    margin: float  # log-posterior gap to the best alternative explanation
+
+
+def weight_loglik(
+    delta_g: float, sd_g: float, unit_weight: np.ndarray, unit_sd: np.ndarray, max_units: int
+) -> np.ndarray:
+    """log N(|delta|; n w_s, sqrt(n sd_s^2 + sd^2)) for every sku s and n = 1..max_units: [S, N]."""
+    n = np.arange(1, max_units + 1, dtype=np.float64)[None, :]
+    mean = n * unit_weight[:, None]
+    var = n * unit_sd[:, None] ** 2 + sd_g**2 + MODEL_SD_G**2
+    r = abs(delta_g) - mean
+    return -0.5 * r * r / var - 0.5 * np.log(2 * np.pi * var)
+
+
+def count_logprior(max_units: int) -> np.ndarray:
+    return -LOG_UNIT_PENALTY * np.arange(max_units, dtype=np.float64)
+
+
+def null_scores(delta_g: float, sd_g: float) -> tuple[float, float]:
+    """Log-posterior of "nothing changed" and of "something we cannot explain"."""
+    var = sd_g**2 + MODEL_SD_G**2
+    no_change = NO_CHANGE_LOGPRIOR - 0.5 * delta_g**2 / var - 0.5 * np.log(2 * np.pi * var)
+    return float(no_change), float(OUTLIER_LOGPRIOR + OUTLIER_LOGDENSITY)
+
+
+def pick_sku_prior(stock: np.ndarray, planned: np.ndarray) -> np.ndarray:
+    """Log prior over skus for a unit taken from a plate: proportional to units believed there."""
+    units = np.maximum(stock, 0).astype(np.float64)
+    units = np.where(units > 0, units, np.where(planned, OFF_PLANOGRAM, STRAY_UNITS))
+    return np.log(units / units.sum())
+
+
+def decide(
+    weight: np.ndarray,
+    sku_prior: np.ndarray,
+    person_loglik: np.ndarray,
+    null: tuple[float, float],
+) -> Decision:
+    """MAP over (sku, count, person) of weight[S, N] + sku_prior[S, N, K] + person_loglik[K].
+
+    `sku_prior` may be [S, N, K] (depends on who) or [S, N, 1] (same for everyone).
+    """
+    k = len(person_loglik)
+    if k == 0:
+        person_loglik = np.zeros(1)
+    total = weight[:, :, None] + sku_prior + person_loglik[None, None, :]
+    flat = total.ravel()
+    best = int(np.argmax(flat))
+    best_score = float(flat[best])
+    s, n, p = np.unravel_index(best, total.shape)
+    no_change, outlier = null
+    # runner-up: best other (sku, count), any person, or a null explanation
+    per_sku_count = total.max(axis=2)
+    per_sku_count[s, n] = -np.inf
+    runner = max(float(per_sku_count.max()), no_change, outlier)
+    if no_change >= best_score or outlier >= best_score:
+        kind = "no-change" if no_change >= outlier else "unexplained"
+        return Decision(kind, -1, 0, -1, max(no_change, outlier), max(no_change, outlier) -
+                        max(best_score, min(no_change, outlier)))
+    person = int(p) if k else -1
+    return Decision("units", int(s), int(n) + 1, person, best_score, best_score - runner)

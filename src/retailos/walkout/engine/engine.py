@@ -1,0 +1,298 @@
+"""The streaming walk-out engine: chunks of sensor data in, receipts out.
+
+Load changes from the plates are explained (product, count, person) as they settle, carts are
+kept per account, and an account's receipt is issued as soon as its last person has left and no
+unresolved shelf event could still involve it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from retailos.walkout.engine.decide import (
+    MAX_RESTOCK_UNITS,
+    MAX_UNITS,
+    count_logprior,
+    decide,
+    null_scores,
+    pick_sku_prior,
+    weight_loglik,
+)
+from retailos.walkout.engine.layout import StoreLayout, build_layout
+from retailos.walkout.engine.people import Account, People
+from retailos.walkout.engine.signal import LoadChange, LoadChangeDetector
+from retailos.walkout.recording import Chunk
+
+RECEIPT_DEADLINE_S = 0.9  # issue a receipt this long after the exit even if events are open
+PUT_WAIT_S = 5.0  # longest a put waits for picks on the same shelf to settle
+SAME_GROUP_M = 1.0  # plates of one shelf closer than this can exchange a unit in one move
+ATTRIBUTION_LEAD_S = 0.5  # the hand arrives a little before the load starts to change
+STRAY_PUT = 0.01  # prior units of a product a shopper puts back without holding it
+MET_WEIGHT = 0.3  # a unit held on another account whose people met this one: could be handed
+STRANGER_WEIGHT = 0.02
+RESTOCK_UNIT_PENALTY = 0.2
+
+
+@dataclass(frozen=True)
+class _Interval:
+    plate: int
+    start: float
+    end: float
+
+
+class Engine:
+    """Feed chunks in time order; collect the receipts that `feed` and `finish` return."""
+
+    def __init__(self, store: dict[str, Any]) -> None:
+        self.layout: StoreLayout = build_layout(store)
+        min_step = float(self.layout.unit_weight.min()) if self.layout.n_skus else 10.0
+        self.detector = LoadChangeDetector(
+            self.layout.n_plates, self.layout.sample_rate_hz, min_step
+        )
+        self.people = People(self.layout)
+        self.stock = self.layout.initial_stock.astype(np.int64).copy()
+        self.carts: dict[str, np.ndarray] = {}
+        self.decisions: list[dict[str, Any]] = []  # one per explained load change, diagnostics
+        self._pending_puts: list[LoadChange] = []
+        self._waiting: dict[str, float] = {}  # account -> exit time, receipt not yet issued
+        self._issued: set[str] = set()
+        self._intervals: list[_Interval] = []
+        self._now = 0.0
+
+    # ---- stream -------------------------------------------------------------------------
+
+    def feed(self, chunk: Chunk) -> list[dict[str, Any]]:
+        """Consume one chunk; return the receipts issued while processing it."""
+        self.people.ingest_tracks(chunk.tracks, chunk.t_end)
+        exits: list[tuple[float, int]] = []
+        for t, event, track_id, account_id, role in self.people.gate_rows(chunk.gates):
+            if event == "enter":
+                self.people.enter(t, track_id, account_id, role)
+                self.carts.setdefault(account_id, np.zeros(self.layout.n_skus, dtype=np.int64))
+            else:
+                exits.append((t, track_id))
+        changes = self.detector.feed(chunk.weights, chunk.weight_times, self.people.hands_near)
+        self._intervals = [_Interval(c.plate, c.t_start, c.t_close) for c in changes] + [
+            _Interval(o.plate, o.t_start, np.inf) for o in self.detector.open_disturbances()
+        ]
+        timeline: list[tuple[float, int, Any]] = [(c.t_close, 0, c) for c in changes]
+        timeline += [(t, 1, track_id) for t, track_id in exits]
+        timeline.sort(key=lambda item: (item[0], item[1]))
+        issued: list[dict[str, Any]] = []
+        for t, kind, payload in timeline:
+            issued += self._expire(t)
+            if kind == 0:
+                self._on_change(payload, t)
+            else:
+                acct = self.people.exit(t, payload)
+                if acct is not None and acct.shopper and acct.account_id not in self._issued:
+                    self._waiting[acct.account_id] = t
+            self._settle_puts(t)
+            issued += self._issue_ready(t)
+        self._now = max(self._now, chunk.t_end)
+        issued += self._expire(chunk.t_end)
+        self._settle_puts(chunk.t_end)
+        issued += self._issue_ready(chunk.t_end)
+        return issued
+
+    def finish(self) -> list[dict[str, Any]]:
+        """End of stream: settle what is pending and issue every remaining shopper receipt."""
+        for change in self._pending_puts:
+            self._resolve(change)
+        self._pending_puts = []
+        issued: list[dict[str, Any]] = []
+        for acct in self.people.accounts.values():
+            if not acct.shopper or acct.account_id in self._issued:
+                continue
+            exit_t = acct.exit_t if acct.exit_t is not None else self._now
+            issued.append(self._receipt(acct.account_id, exit_t, max(exit_t, self._now)))
+        self._waiting = {}
+        return issued
+
+    # ---- events -------------------------------------------------------------------------
+
+    def _on_change(self, change: LoadChange, t: float) -> None:
+        if change.delta_g > 0 and self._put_blocked(change, t):
+            self._pending_puts.append(change)
+        else:
+            self._resolve(change)
+
+    def _put_blocked(self, change: LoadChange, t: float) -> bool:
+        """A put waits while a neighbouring plate that started moving first is still open."""
+        if t - change.t_close > PUT_WAIT_S:
+            return False
+        lay = self.layout
+        for iv in self._intervals:
+            open_then = iv.start < change.t_close and iv.start <= t < iv.end
+            if iv.plate == change.plate or not open_then:
+                continue
+            if lay.shelf_key[iv.plate] != lay.shelf_key[change.plate]:
+                continue
+            gap = np.linalg.norm(lay.center[iv.plate] - lay.center[change.plate])
+            if gap <= SAME_GROUP_M:
+                return True
+        return False
+
+    def _settle_puts(self, t: float) -> None:
+        waiting = []
+        for change in self._pending_puts:
+            if self._put_blocked(change, t):
+                waiting.append(change)
+            else:
+                self._resolve(change)
+        self._pending_puts = waiting
+
+    def _resolve(self, change: LoadChange) -> None:
+        """Explain one load change with the MAP hypothesis and apply it to stock and carts."""
+        lay = self.layout
+        p = change.plate
+        t1 = min(change.t_settle + 0.3, change.t_close)
+        att = self.people.attribute(p, change.t_start - ATTRIBUTION_LEAD_S, t1)
+        who_ll = _log_softmax(att.loglik)
+        tids = att.track_ids.tolist()
+        null = null_scores(change.delta_g, change.sd_g)
+        if change.delta_g < 0:
+            weight = weight_loglik(change.delta_g, change.sd_g, lay.unit_weight, lay.unit_sd,
+                                   MAX_UNITS)
+            prior = pick_sku_prior(self.stock[p], lay.planogram[p])[:, None, None]
+            prior = prior + count_logprior(MAX_UNITS)[None, :, None]
+        else:
+            weight = weight_loglik(change.delta_g, change.sd_g, lay.unit_weight, lay.unit_sd,
+                                   MAX_RESTOCK_UNITS)
+            prior = self._put_prior(p, tids)
+        d = decide(weight, prior, who_ll, null)
+        tid = tids[d.person] if d.person >= 0 else None
+        self.decisions.append(
+            {"plate": lay.plate_ids[p], "t": change.t_close, "delta_g": change.delta_g,
+             "kind": d.kind, "sku": lay.skus[d.sku] if d.sku >= 0 else None, "count": d.count,
+             "track_id": tid, "margin": d.margin}
+        )
+        if d.kind != "units":
+            return
+        if change.delta_g < 0:
+            self._apply_pick(p, d.sku, d.count, tid)
+        else:
+            self._apply_put(p, d.sku, d.count, tid)
+
+    def _put_prior(self, plate: int, tids: list[int]) -> np.ndarray:
+        """Log prior [S, N, K] over what each candidate put down."""
+        lay = self.layout
+        n_units = np.arange(1, MAX_RESTOCK_UNITS + 1)
+        planned = lay.planogram[plate].astype(np.float64)
+        columns = []
+        for tid in tids or [-1]:
+            person = self.people.persons.get(tid)
+            if person is None or person.role != "shopper":
+                units = planned + (self.stock[plate] > 0) + 0.01
+                sku_lp = np.log(units / units.sum())
+                lp = sku_lp[:, None] - RESTOCK_UNIT_PENALTY * (n_units[None, :] - 1)
+            else:
+                held, weighted = self._holdings(person.account_id, tid)
+                units = weighted + STRAY_PUT
+                sku_lp = np.log(units / units.sum()) + np.log1p(planned)
+                over = np.maximum(n_units[None, :] - np.maximum(held, 1)[:, None], 0)
+                lp = sku_lp[:, None] + count_logprior(MAX_RESTOCK_UNITS)[None, :] - 3.0 * over
+            columns.append(lp)
+        return np.stack(columns, axis=2)
+
+    def _holdings(self, account_id: str, tid: int) -> tuple[np.ndarray, np.ndarray]:
+        """Units this person could be holding: all units per sku, and weighted by likelihood."""
+        own = self.carts.get(account_id)
+        held = own.astype(np.float64) if own is not None else np.zeros(self.layout.n_skus)
+        weighted = held.copy()
+        for other, cart in self.carts.items():
+            if other == account_id or other in self._issued or not cart.any():
+                continue
+            members = self.people.accounts[other].members
+            w = MET_WEIGHT if any(self.people.met(tid, m) for m in members) else STRANGER_WEIGHT
+            held = held + cart
+            weighted = weighted + w * cart
+        return held, weighted
+
+    def _account_of(self, tid: int | None) -> str | None:
+        """The chargeable account of a shopper, None for staff, strangers and closed accounts."""
+        person = self.people.persons.get(tid) if tid is not None else None
+        if person is None or person.role != "shopper" or person.account_id in self._issued:
+            return None
+        return person.account_id
+
+    def _apply_pick(self, plate: int, sku: int, count: int, tid: int | None) -> None:
+        self.stock[plate, sku] = max(0, self.stock[plate, sku] - count)
+        account = self._account_of(tid)
+        if account is not None:
+            self.carts[account][sku] += count
+
+    def _apply_put(self, plate: int, sku: int, count: int, tid: int | None) -> None:
+        self.stock[plate, sku] += count
+        account = self._account_of(tid)
+        if account is None or tid is None:
+            return
+        left = count
+        own = self.carts[account]
+        take = min(left, int(own[sku]))
+        own[sku] -= take
+        left -= take
+        if left == 0:
+            return
+        others = [
+            (self.people.met(tid, m), a)
+            for a, cart in self.carts.items()
+            if a != account and a not in self._issued and cart[sku] > 0
+            for m in list(self.people.accounts[a].members)[:1]
+        ]
+        # a unit handed over comes off the picker's account: prefer accounts this person met
+        for _, a in sorted(others, key=lambda item: not item[0]):
+            cart = self.carts[a]
+            take = min(left, int(cart[sku]))
+            cart[sku] -= take
+            left -= take
+            if left == 0:
+                return
+
+    # ---- receipts -----------------------------------------------------------------------
+
+    def _blocked(self, acct: Account, t: float) -> bool:
+        """Could an unresolved shelf event still change this account's cart?"""
+        exit_t = acct.exit_t if acct.exit_t is not None else t
+        open_now = [iv for iv in self._intervals if iv.start <= t < iv.end]
+        open_now += [_Interval(c.plate, c.t_start, np.inf) for c in self._pending_puts]
+        return any(
+            self.people.was_near(acct.members, iv.plate, iv.start - 1.0, min(t, exit_t))
+            for iv in open_now
+        )
+
+    def _issue_ready(self, t: float) -> list[dict[str, Any]]:
+        issued = []
+        for account_id, exit_t in list(self._waiting.items()):
+            if exit_t <= t and not self._blocked(self.people.accounts[account_id], t):
+                issued.append(self._receipt(account_id, exit_t, t))
+        return issued
+
+    def _expire(self, t: float) -> list[dict[str, Any]]:
+        issued = []
+        for account_id, exit_t in list(self._waiting.items()):
+            if exit_t + RECEIPT_DEADLINE_S <= t:
+                issued.append(self._receipt(account_id, exit_t, exit_t + RECEIPT_DEADLINE_S))
+        return issued
+
+    def _receipt(self, account_id: str, exit_t: float, emitted_t: float) -> dict[str, Any]:
+        self._waiting.pop(account_id, None)
+        self._issued.add(account_id)
+        cart = self.carts.get(account_id)
+        items = []
+        if cart is not None:
+            items = [
+                {"sku": self.layout.skus[s], "qty": int(cart[s])} for s in np.flatnonzero(cart > 0)
+            ]
+        return {"account_id": account_id, "items": items, "exit_t": float(exit_t),
+                "emitted_t": float(max(emitted_t, exit_t))}
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    if len(x) == 0:
+        return x
+    m = float(np.max(x))
+    return x - m - np.log(np.exp(x - m).sum())

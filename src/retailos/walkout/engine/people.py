@@ -1,0 +1,213 @@
+"""Who is in the store, on which account, and how likely each person is to have touched a plate.
+
+Keeps a rolling buffer of body tracks and the gate log. Attribution turns wrist (or, when the
+wrists were not seen, head) distances to a plate into log-likelihoods, so the caller can weigh
+them against what the weight change says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from retailos.walkout.engine.layout import StoreLayout
+from retailos.walkout.recording import Gates, Tracks
+
+KEEP_S = 120.0  # track history kept for attribution and hand-off detection
+CONTACT_M = 0.10  # a wrist this close to a plate may be touching it
+WRIST_SD_M = 0.08  # spread of the picking wrist's closest distance to the plate
+LAST_WRIST_SD_M = 0.20  # wrist last seen shortly before the event: weaker evidence
+LAST_WRIST_MAX_AGE_S = 2.0
+HEAD_SD_M = 0.30  # head only: much weaker evidence
+REACH_M = 0.70  # how far in front of the head a hand can reach on the floor
+NEAR_M = 1.5  # a person whose head stays farther than this from a plate cannot touch it
+HANDOFF_M = 1.0  # people this close (heads on the floor) could have handed a unit over
+HANDOFF_BIN_S = 0.5
+
+
+@dataclass
+class Person:
+    track_id: int
+    account_id: str
+    role: str
+    enter_t: float
+    exit_t: float | None = None
+
+
+@dataclass
+class Account:
+    account_id: str
+    members: set[int] = field(default_factory=set)
+    inside: int = 0
+    shopper: bool = False
+    exit_t: float | None = None
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Candidates for one event and the log-likelihood that each one touched the plate."""
+
+    track_ids: np.ndarray  # int64 [K]
+    loglik: np.ndarray  # float64 [K]
+    evidence: list[str]  # "wrist" | "last-wrist" | "head" per candidate
+
+
+class People:
+    """Gate log and track buffer."""
+
+    def __init__(self, layout: StoreLayout) -> None:
+        self.layout = layout
+        self.persons: dict[int, Person] = {}
+        self.accounts: dict[str, Account] = {}
+        self.encounters: set[tuple[int, int]] = set()
+        self._t = np.empty(0)
+        self._tid = np.empty(0, dtype=np.int64)
+        self._head = np.empty((0, 3))
+        self._lw = np.empty((0, 3))
+        self._rw = np.empty((0, 3))
+
+    # ---- ingest -------------------------------------------------------------------------
+
+    def ingest_tracks(self, tracks: Tracks, now: float) -> None:
+        if len(tracks.t):
+            self._t = np.concatenate([self._t, tracks.t.astype(np.float64)])
+            self._tid = np.concatenate([self._tid, tracks.track_id.astype(np.int64)])
+            self._head = np.concatenate([self._head, tracks.head.astype(np.float64)])
+            self._lw = np.concatenate([self._lw, tracks.lwrist.astype(np.float64)])
+            self._rw = np.concatenate([self._rw, tracks.rwrist.astype(np.float64)])
+            self._note_encounters(tracks)
+        if len(self._t) and self._t[0] < now - KEEP_S * 1.5:
+            keep = int(np.searchsorted(self._t, now - KEEP_S))
+            self._t, self._tid = self._t[keep:], self._tid[keep:]
+            self._head, self._lw, self._rw = self._head[keep:], self._lw[keep:], self._rw[keep:]
+
+    def gate_rows(self, gates: Gates) -> list[tuple[float, str, int, str, str]]:
+        return [
+            (float(t), str(e), int(k), str(a), str(r))
+            for t, e, k, a, r in zip(
+                gates.t, gates.event, gates.track_id, gates.account_id, gates.role, strict=True
+            )
+        ]
+
+    def enter(self, t: float, track_id: int, account_id: str, role: str) -> None:
+        self.persons[track_id] = Person(track_id, account_id, role, t)
+        acct = self.accounts.setdefault(account_id, Account(account_id))
+        acct.members.add(track_id)
+        acct.inside += 1
+        acct.shopper = acct.shopper or role == "shopper"
+
+    def exit(self, t: float, track_id: int) -> Account | None:
+        """Record an exit; return the account if this was its last person inside."""
+        person = self.persons.get(track_id)
+        if person is None or person.exit_t is not None:
+            return None
+        person.exit_t = t
+        acct = self.accounts[person.account_id]
+        acct.inside -= 1
+        if acct.inside > 0:
+            return None
+        acct.exit_t = t
+        return acct
+
+    def _note_encounters(self, tracks: Tracks) -> None:
+        """Remember pairs of people whose heads came within hand-off distance."""
+        bins = np.floor(tracks.t / HANDOFF_BIN_S).astype(np.int64)
+        for b in np.unique(bins):
+            rows = np.flatnonzero(bins == b)
+            tids, first = np.unique(tracks.track_id[rows], return_index=True)
+            if len(tids) < 2:
+                continue
+            xy = tracks.head[rows[first], :2].astype(np.float64)
+            d = np.linalg.norm(xy[:, None, :] - xy[None, :, :], axis=2)
+            i, j = np.nonzero(np.triu(d < HANDOFF_M, k=1))
+            for a, c in zip(tids[i].tolist(), tids[j].tolist(), strict=True):
+                self.encounters.add((min(a, c), max(a, c)))
+
+    # ---- queries ------------------------------------------------------------------------
+
+    def met(self, a: int, b: int) -> bool:
+        return (min(a, b), max(a, b)) in self.encounters
+
+    def _rows(self, t0: float, t1: float) -> slice:
+        return slice(int(np.searchsorted(self._t, t0)), int(np.searchsorted(self._t, t1, "right")))
+
+    def hands_near(self, plates: np.ndarray, t: float) -> np.ndarray:
+        """Per plate: may a hand be on it at time t? Unseen wrists count near if the head is."""
+        rows = self._rows(t - 0.3, t)
+        if rows.stop <= rows.start:
+            return np.zeros(len(plates), dtype=bool)
+        lw, rw, head = self._lw[rows], self._rw[rows], self._head[rows]
+        wrists = np.concatenate([lw, rw])
+        seen = ~np.isnan(wrists[:, 0])
+        near = np.zeros(len(plates), dtype=bool)
+        if seen.any():
+            d = self.layout.distance_to_plates(wrists[seen], plates)
+            near |= (d < CONTACT_M).any(axis=0)
+        blind = np.isnan(lw[:, 0]) & np.isnan(rw[:, 0])
+        if blind.any():
+            d = self.layout.floor_distance_to_front(head[blind], plates)
+            near |= (d < 0.5 * REACH_M).any(axis=0)
+        return near
+
+    def attribute(self, plate: int, t0: float, t1: float) -> Attribution:
+        """Log-likelihood, per person seen in [t0, t1], that their hand made the change."""
+        rows = self._rows(t0, t1)
+        tid = self._tid[rows]
+        if len(tid) == 0:
+            return Attribution(np.empty(0, dtype=np.int64), np.empty(0), [])
+        ids, inv = np.unique(tid, return_inverse=True)
+        k = len(ids)
+        plates = np.array([plate])
+        head_d = self.layout.floor_distance_to_front(self._head[rows], plates)[:, 0]
+        lw_d = self.layout.distance_to_plates(self._lw[rows], plates)[:, 0]
+        rw_d = self.layout.distance_to_plates(self._rw[rows], plates)[:, 0]
+        wrist_d = np.fmin(lw_d, rw_d)
+        blind = np.isnan(lw_d) | np.isnan(rw_d)
+        best_head = np.full(k, np.inf)
+        np.minimum.at(best_head, inv, head_d)
+        best_wrist = np.full(k, np.inf)
+        np.fmin.at(best_wrist, inv, wrist_d)
+        n_rows = np.bincount(inv, minlength=k)
+        n_blind = np.bincount(inv, weights=blind.astype(np.float64), minlength=k)
+        ll_head = _half_normal(np.maximum(best_head - REACH_M, 0.0), HEAD_SD_M)
+        ll_wrist = _half_normal(best_wrist, WRIST_SD_M)
+        loglik = np.empty(k)
+        evidence: list[str] = []
+        for i in range(k):
+            if np.isfinite(best_wrist[i]) and n_blind[i] <= 0.2 * n_rows[i]:
+                loglik[i], kind = ll_wrist[i], "wrist"
+            elif np.isfinite(best_wrist[i]):
+                loglik[i], kind = max(ll_wrist[i], ll_head[i]), "wrist+head"
+            else:
+                last = self._last_wrist_distance(int(ids[i]), plate, t0)
+                ll_last = _half_normal(last, LAST_WRIST_SD_M) if last is not None else -np.inf
+                loglik[i] = max(ll_head[i], ll_last)
+                kind = "last-wrist" if ll_last > ll_head[i] else "head"
+            evidence.append(kind)
+        return Attribution(ids.astype(np.int64), loglik, evidence)
+
+    def _last_wrist_distance(self, track_id: int, plate: int, t0: float) -> float | None:
+        rows = self._rows(t0 - LAST_WRIST_MAX_AGE_S, t0)
+        mine = np.flatnonzero(self._tid[rows] == track_id) + rows.start
+        for r in mine[::-1].tolist():
+            for w in (self._lw[r], self._rw[r]):
+                if not np.isnan(w[0]):
+                    d = self.layout.distance_to_plates(w[None, :], np.array([plate]))
+                    return float(d[0, 0])
+        return None
+
+    def was_near(self, track_ids: set[int], plate: int, t0: float, t1: float) -> bool:
+        """Did any of these people come within reach of the plate during [t0, t1]?"""
+        rows = self._rows(t0, t1)
+        mine = np.isin(self._tid[rows], np.fromiter(track_ids, dtype=np.int64))
+        if not mine.any():
+            return False
+        d = self.layout.floor_distance_to_front(self._head[rows][mine], np.array([plate]))
+        return bool((d < NEAR_M).any())
+
+
+def _half_normal(d: np.ndarray | float, sd: float) -> np.ndarray:
+    """Log density of a distance under a half-normal of scale sd (constant terms kept)."""
+    d = np.asarray(d, dtype=np.float64)
+    return -0.5 * (d / sd) ** 2 - np.log(sd)

@@ -1,0 +1,278 @@
+"""Shelf-plate signals to load-change events: block averaging, online noise, settled levels.
+
+Raw readings carry an unknown, slowly drifting tare, so the detector never looks at absolute
+values: it follows each plate's settled level, notices when the plate leaves it, waits until the
+reading settles again (and no hand is on the plate) and reports the difference between the two
+settled levels. Drift and the hand-contact transient both cancel in that difference.
+
+The hot path works on block means (about 10 a second): one pass over the raw rows per chunk,
+then vectorised tests over all plates at once, and a short per-block loop over the few plates
+that are actually disturbed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+BLOCK_RATE_HZ = 10.0
+SETTLE_BLOCKS = 5  # a settled level is this many consecutive block means that agree
+START_SIGMAS = 6.0  # a block this many noise sd away from the settled level starts an event
+SETTLE_SIGMAS = 5.0  # block means of a settled level lie within this many sd of each other
+DRIFT_ALPHA = 0.05  # per-block weight of the settled-level tracker on quiet plates
+NOISE_BETA = 0.01  # per-block weight of the online noise estimate
+DEFAULT_SIGMA_G = 1.0  # block-mean noise sd used before a plate has data
+MIN_SIGMA_G = 0.05
+MAX_HOLD_S = 60.0  # a plate disturbed this long is re-based without an event
+HAND_TIMEOUT_S = 12.0  # a settled plate with a hand near it for this long closes anyway
+
+HandsNear = Callable[[np.ndarray, float], np.ndarray]
+
+
+@dataclass(frozen=True)
+class LoadChange:
+    """One plate moved from one settled level to another."""
+
+    plate: int
+    t_start: float  # last quiet block before the disturbance
+    t_settle: float  # first block of the new settled level (hands have left)
+    t_close: float  # when the new level was confirmed: the engine knows the event from here
+    delta_g: float
+    sd_g: float  # standard deviation of delta_g from the plate's noise
+
+
+@dataclass(frozen=True)
+class OpenDisturbance:
+    plate: int
+    t_start: float
+
+
+class LoadChangeDetector:
+    """Streaming detector over all plates of a store; feed it rows in time order."""
+
+    def __init__(self, n_plates: int, sample_rate_hz: float, min_step_g: float) -> None:
+        self.n_plates = n_plates
+        self.block = max(1, int(round(sample_rate_hz / BLOCK_RATE_HZ)))
+        self.min_step_g = min_step_g
+        self._carry = np.empty((0, n_plates), dtype=np.float32)
+        self._carry_t = np.empty(0, dtype=np.float64)
+        self.level = np.full(n_plates, np.nan)  # settled level (tracks drift while quiet)
+        self.var = np.full(n_plates, np.nan)  # block-mean noise variance
+        self._last_mean = np.full(n_plates, np.nan)
+        self._last_t = -np.inf
+        self.disturbed = np.zeros(n_plates, dtype=bool)
+        self.start_t = np.zeros(n_plates)
+        self.start_level = np.zeros(n_plates)
+        self._ring = np.full((n_plates, SETTLE_BLOCKS), np.nan)
+        self._ring_t = np.zeros((n_plates, SETTLE_BLOCKS))
+        self._ring_n = np.zeros(n_plates, dtype=np.int64)
+
+    # ---- public -------------------------------------------------------------------------
+
+    def open_disturbances(self) -> list[OpenDisturbance]:
+        return [
+            OpenDisturbance(int(p), float(self.start_t[p])) for p in np.flatnonzero(self.disturbed)
+        ]
+
+    def sigma(self) -> np.ndarray:
+        """Current block-mean noise sd per plate (grams)."""
+        sd = np.sqrt(self.var)
+        return np.where(np.isnan(sd), DEFAULT_SIGMA_G, np.maximum(sd, MIN_SIGMA_G))
+
+    def feed(
+        self, weights: np.ndarray, times: np.ndarray, hands_near: HandsNear
+    ) -> list[LoadChange]:
+        """Take raw rows [n, P] (NaN = lost) and their times; return load changes closed in them.
+
+        `hands_near(plates, t)` says, per plate, whether a hand may be touching it at time t; a
+        plate is not considered settled while it is.
+        """
+        means, block_t = self._block_means(weights, times)
+        if len(block_t) == 0:
+            return []
+        diffs = self._successive_differences(means)
+        self._start_noise(diffs)
+        sigma = self.sigma()
+        start_thr = np.maximum(START_SIGMAS * sigma, 0.5 * self.min_step_g)
+        unknown = np.isnan(self.level)
+        if unknown.any():
+            self.level[unknown] = _first_valid(means[:, unknown])
+        with np.errstate(invalid="ignore"):
+            away = np.abs(means - self.level) > start_thr
+        active = self.disturbed | away.any(axis=0)
+        quiet = np.flatnonzero(~active)
+        self._update_noise(diffs[:, quiet], quiet)
+        self._track_drift(means[:, quiet], quiet)
+        act = np.flatnonzero(active)
+        changes: list[LoadChange] = []
+        if len(act):
+            changes = self._step_active(
+                means[:, act], block_t, act, sigma[act], start_thr[act], hands_near
+            )
+        self._last_t = float(block_t[-1])
+        return changes
+
+    # ---- internals ----------------------------------------------------------------------
+
+    def _block_means(self, weights: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Means of consecutive groups of `block` rows; leftover rows wait for the next chunk."""
+        b = self.block
+        if len(self._carry):
+            weights = np.concatenate([self._carry, weights.astype(np.float32, copy=False)])
+            times = np.concatenate([self._carry_t, times])
+        n_blocks = len(times) // b
+        used = n_blocks * b
+        self._carry = weights[used:].copy()
+        self._carry_t = times[used:].copy()
+        if n_blocks == 0:
+            return np.empty((0, self.n_plates)), np.empty(0)
+        body = weights[:used].reshape(n_blocks, b, self.n_plates)
+        sums = body.sum(axis=1, dtype=np.float64) if b > 1 else body[:, 0].astype(np.float64)
+        means = sums / b
+        lost = np.isnan(means)
+        if lost.any():
+            cols = np.flatnonzero(lost.any(axis=0))
+            sub = body[:, :, cols]
+            ok = ~np.isnan(sub)
+            count = ok.sum(axis=1)
+            total = np.where(ok, sub, 0.0).sum(axis=1, dtype=np.float64)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means[:, cols] = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        return means, times[b - 1 : used : b]
+
+    def _successive_differences(self, means: np.ndarray) -> np.ndarray:
+        series = np.concatenate([self._last_mean[None, :], means])
+        diffs = np.diff(series, axis=0)
+        last_valid = _last_valid(means)
+        self._last_mean = np.where(np.isnan(last_valid), self._last_mean, last_valid)
+        return diffs
+
+    def _start_noise(self, diffs: np.ndarray) -> None:
+        """First noise estimate of a plate: robust spread of its successive differences."""
+        fresh = np.isnan(self.var)
+        if not fresh.any():
+            return
+        d = diffs[:, fresh]
+        n_ok = (~np.isnan(d)).sum(axis=0)
+        enough = n_ok >= 3
+        if not enough.any():
+            return
+        d = d[:, enough]
+        med = np.nanmedian(np.abs(d), axis=0)
+        self.var[np.flatnonzero(fresh)[enough]] = (1.4826 * med) ** 2 / 2
+
+    def _update_noise(self, diffs: np.ndarray, plates: np.ndarray) -> None:
+        """Online block-mean noise from successive differences on plates that stayed quiet."""
+        var = self.var[plates]
+        known = ~np.isnan(var)
+        if not known.any():
+            return
+        plates, var, diffs = plates[known], var[known], diffs[:, known]
+        sq = np.minimum(diffs * diffs, 25.0 * var)
+        ok = ~np.isnan(sq)
+        n_ok = ok.sum(axis=0)
+        mean_sq = np.where(ok, sq, 0.0).sum(axis=0) / np.maximum(n_ok, 1)
+        weight = 1.0 - (1.0 - NOISE_BETA) ** n_ok
+        self.var[plates] = (1 - weight) * var + weight * mean_sq / 2
+
+    def _track_drift(self, means: np.ndarray, plates: np.ndarray) -> None:
+        if len(plates) == 0:
+            return
+        ok = ~np.isnan(means)
+        n_ok = ok.sum(axis=0)
+        avg = np.where(ok, means, 0.0).sum(axis=0) / np.maximum(n_ok, 1)
+        weight = 1.0 - (1.0 - DRIFT_ALPHA) ** n_ok
+        self.level[plates] += weight * (avg - self.level[plates])
+
+    def _step_active(
+        self,
+        means: np.ndarray,
+        block_t: np.ndarray,
+        plates: np.ndarray,
+        sigma: np.ndarray,
+        start_thr: np.ndarray,
+        hands_near: HandsNear,
+    ) -> list[LoadChange]:
+        """Per-block state machine, vectorised over the disturbed (or disturbing) plates."""
+        settle_thr = SETTLE_SIGMAS * sigma + 0.1
+        level = self.level[plates]
+        disturbed = self.disturbed[plates]
+        start_t = self.start_t[plates]
+        start_level = self.start_level[plates]
+        ring = self._ring[plates]
+        ring_t = self._ring_t[plates]
+        ring_n = self._ring_n[plates]
+        prev_t = self._last_t
+        changes: list[LoadChange] = []
+        slot = np.arange(len(plates))
+        for b in range(len(block_t)):
+            t = float(block_t[b])
+            x = means[b]
+            valid = ~np.isnan(x)
+            begin = valid & ~disturbed & (np.abs(x - level) > start_thr)
+            if begin.any():
+                disturbed |= begin
+                start_t[begin] = prev_t if np.isfinite(prev_t) else t
+                start_level[begin] = level[begin]
+                ring_n[begin] = 0
+            calm = valid & ~disturbed
+            level[calm] += DRIFT_ALPHA * (x[calm] - level[calm])
+            push = valid & disturbed
+            if push.any():
+                pos = ring_n[push] % SETTLE_BLOCKS
+                ring[slot[push], pos] = x[push]
+                ring_t[slot[push], pos] = t
+                ring_n[push] += 1
+                full = push & (ring_n >= SETTLE_BLOCKS)
+                if full.any():
+                    idx = np.flatnonzero(full)
+                    spread = np.ptp(ring[idx], axis=1)
+                    steady = idx[spread <= settle_thr[idx]]
+                    if len(steady):
+                        long_hold = (t - start_t[steady]) > HAND_TIMEOUT_S
+                        touched = hands_near(plates[steady], t) & ~long_hold
+                        steady = steady[~touched]
+                    for i in steady.tolist():
+                        new_level = float(ring[i].mean())
+                        delta = new_level - start_level[i]
+                        sd = float(sigma[i]) * np.sqrt(1.0 / SETTLE_BLOCKS + DRIFT_ALPHA)
+                        changes.append(
+                            LoadChange(
+                                plate=int(plates[i]),
+                                t_start=float(start_t[i]),
+                                t_settle=float(ring_t[i].min()),
+                                t_close=t,
+                                delta_g=float(delta),
+                                sd_g=float(sd),
+                            )
+                        )
+                        level[i] = new_level
+                        disturbed[i] = False
+                stale = disturbed & ((t - start_t) > MAX_HOLD_S) & (ring_n >= 1)
+                if stale.any():
+                    last = (ring_n[stale] - 1) % SETTLE_BLOCKS
+                    level[stale] = ring[slot[stale], last]
+                    disturbed[stale] = False
+            prev_t = t
+        self.level[plates] = level
+        self.disturbed[plates] = disturbed
+        self.start_t[plates] = start_t
+        self.start_level[plates] = start_level
+        self._ring[plates] = ring
+        self._ring_t[plates] = ring_t
+        self._ring_n[plates] = ring_n
+        return changes
+
+
+def _first_valid(x: np.ndarray) -> np.ndarray:
+    """First non-NaN value down each column (NaN if none)."""
+    ok = ~np.isnan(x)
+    idx = np.argmax(ok, axis=0)
+    out = x[idx, np.arange(x.shape[1])]
+    return np.where(ok.any(axis=0), out, np.nan)
+
+
+def _last_valid(x: np.ndarray) -> np.ndarray:
+    return _first_valid(x[::-1])
