@@ -150,9 +150,9 @@ class LiveServer:
     process: subprocess.Popen[bytes]
 
 
-def start_server(database_url: str, workers: int = 1) -> LiveServer:
+def start_server(database_url: str, workers: int = 1, port: int | None = None) -> LiveServer:
     """A real uvicorn process serving the API on 127.0.0.1, for HTTP-level tests."""
-    port = free_port()
+    port = port or free_port()
     env = {**os.environ, "RETAILOS_DATABASE_URL": database_url, "RETAILOS_LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "retailos.api.main:app", "--host", "127.0.0.1",
