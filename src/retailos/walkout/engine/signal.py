@@ -21,12 +21,17 @@ BLOCK_RATE_HZ = 10.0
 SETTLE_BLOCKS = 5  # a settled level is this many consecutive block means that agree
 START_SIGMAS = 6.0  # a block this many noise sd away from the settled level starts an event
 SETTLE_SIGMAS = 5.0  # block means of a settled level lie within this many sd of each other
-DRIFT_ALPHA = 0.05  # per-block weight of the settled-level tracker on quiet plates
+DRIFT_ALPHA = 0.2  # per-block weight of the settled-level tracker on quiet plates
+DRIFT_CLIP_SIGMAS = 2.0  # one block moves the tracked level by at most this many sd
 NOISE_BETA = 0.01  # per-block weight of the online noise estimate
 DEFAULT_SIGMA_G = 1.0  # block-mean noise sd used before a plate has data
 MIN_SIGMA_G = 0.05
 MAX_HOLD_S = 60.0  # a plate disturbed this long is re-based without an event
 HAND_TIMEOUT_S = 12.0  # a settled plate with a hand near it for this long closes anyway
+
+# sd of (new level - old level) in block-mean sds: a mean of SETTLE_BLOCKS blocks against an
+# exponential average of the earlier ones
+LEVEL_SD_FACTOR = float(np.sqrt(1.0 / SETTLE_BLOCKS + DRIFT_ALPHA / (2 - DRIFT_ALPHA)))
 
 HandsNear = Callable[[np.ndarray, float], np.ndarray]
 
@@ -150,18 +155,21 @@ class LoadChangeDetector:
         return diffs
 
     def _start_noise(self, diffs: np.ndarray) -> None:
-        """First noise estimate of a plate: robust spread of its successive differences."""
+        """First noise estimate of a plate: spread of its first successive differences."""
         fresh = np.isnan(self.var)
         if not fresh.any():
             return
         d = diffs[:, fresh]
         n_ok = (~np.isnan(d)).sum(axis=0)
-        enough = n_ok >= 3
-        if not enough.any():
+        some = n_ok >= 1
+        if not some.any():
             return
-        d = d[:, enough]
-        med = np.nanmedian(np.abs(d), axis=0)
-        self.var[np.flatnonzero(fresh)[enough]] = (1.4826 * med) ** 2 / 2
+        d = d[:, some]
+        if d.shape[0] >= 3:
+            spread = (1.4826 * np.nanmedian(np.abs(d), axis=0)) ** 2
+        else:
+            spread = np.nanmean(d * d, axis=0)
+        self.var[np.flatnonzero(fresh)[some]] = spread / 2
 
     def _update_noise(self, diffs: np.ndarray, plates: np.ndarray) -> None:
         """Online block-mean noise from successive differences on plates that stayed quiet."""
@@ -178,13 +186,15 @@ class LoadChangeDetector:
         self.var[plates] = (1 - weight) * var + weight * mean_sq / 2
 
     def _track_drift(self, means: np.ndarray, plates: np.ndarray) -> None:
+        """Exponential moving average of each quiet plate's block means, in closed form."""
         if len(plates) == 0:
             return
-        ok = ~np.isnan(means)
-        n_ok = ok.sum(axis=0)
-        avg = np.where(ok, means, 0.0).sum(axis=0) / np.maximum(n_ok, 1)
-        weight = 1.0 - (1.0 - DRIFT_ALPHA) ** n_ok
-        self.level[plates] += weight * (avg - self.level[plates])
+        n = means.shape[0]
+        level = self.level[plates]
+        bound = 2 * DRIFT_CLIP_SIGMAS * self.sigma()[plates]
+        filled = level + np.clip(np.where(np.isnan(means), level, means) - level, -bound, bound)
+        decay = (1.0 - DRIFT_ALPHA) ** np.arange(n - 1, -1, -1)
+        self.level[plates] = (1.0 - DRIFT_ALPHA) ** n * level + DRIFT_ALPHA * (decay @ filled)
 
     def _step_active(
         self,
@@ -197,6 +207,7 @@ class LoadChangeDetector:
     ) -> list[LoadChange]:
         """Per-block state machine, vectorised over the disturbed (or disturbing) plates."""
         settle_thr = SETTLE_SIGMAS * sigma + 0.1
+        clip = DRIFT_CLIP_SIGMAS * sigma
         level = self.level[plates]
         disturbed = self.disturbed[plates]
         start_t = self.start_t[plates]
@@ -218,7 +229,8 @@ class LoadChangeDetector:
                 start_level[begin] = level[begin]
                 ring_n[begin] = 0
             calm = valid & ~disturbed
-            level[calm] += DRIFT_ALPHA * (x[calm] - level[calm])
+            step = np.clip(x[calm] - level[calm], -clip[calm], clip[calm])
+            level[calm] += DRIFT_ALPHA * step
             push = valid & disturbed
             if push.any():
                 pos = ring_n[push] % SETTLE_BLOCKS
@@ -237,7 +249,7 @@ class LoadChangeDetector:
                     for i in steady.tolist():
                         new_level = float(ring[i].mean())
                         delta = new_level - start_level[i]
-                        sd = float(sigma[i]) * np.sqrt(1.0 / SETTLE_BLOCKS + DRIFT_ALPHA)
+                        sd = float(sigma[i]) * LEVEL_SD_FACTOR
                         changes.append(
                             LoadChange(
                                 plate=int(plates[i]),

@@ -1,0 +1,136 @@
+"""Put-backs, hand-offs, families, staff and receipt timing on hand-built scenes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tests.walkout.engine_scenes import Scene, items, make_store, run
+
+PRODUCTS = [("cola", 368.0, 3.0), ("diet", 367.0, 3.0), ("water", 500.0, 4.0),
+            ("chips", 160.0, 2.0)]
+STOCK = {(1, 0): {"cola": 10}, (1, 1): {"diet": 10}, (1, 2): {"water": 8}, (1, 3): {"chips": 6}}
+
+
+def scene() -> Scene:
+    return Scene(make_store(PRODUCTS, STOCK), 40.0)
+
+
+def test_a_unit_put_back_on_its_own_plate_is_not_charged() -> None:
+    s = scene()
+    s.person(1, "a1", 1.0, 30.0, x=0.9)
+    s.reach(1, 1, 2, 4.0, 5.2)
+    s.step(1, 2, 5.0, -1000.0)
+    s.reach(1, 1, 2, 12.0, 13.2)
+    s.step(1, 2, 13.0, +500.0)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {"water": 1}
+
+
+def test_a_unit_left_on_the_wrong_plate_moves_in_the_inventory() -> None:
+    """Cola left on the diet plate: the next unit of that weight taken there is the cola."""
+    s = scene()
+    s.person(1, "a1", 1.0, 20.0, x=0.2)
+    s.person(2, "a2", 22.0, 38.0, x=0.6)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -368.0)
+    s.reach(1, 1, 1, 9.0, 10.2)
+    s.step(1, 1, 10.0, +368.0)  # a1's cola goes onto the diet plate
+    s.reach(2, 1, 1, 25.0, 26.2)
+    s.step(1, 1, 26.0, -368.0)
+    engine, receipts = run(s.recording())
+    assert items(receipts, "a1") == {}
+    assert sum(items(receipts, "a2").values()) == 1
+    diet_plate = s.plate(1, 1)
+    cola, diet = engine.layout.skus.index("cola"), engine.layout.skus.index("diet")
+    assert engine.stock[diet_plate, diet] + engine.stock[diet_plate, cola] == 10
+
+
+def test_a_unit_moved_between_plates_in_one_reach_charges_nothing() -> None:
+    s = scene()
+    s.person(1, "a1", 1.0, 30.0, x=0.6)
+    s.reach(1, 1, 0, 4.0, 5.1)
+    s.reach(1, 1, 1, 5.2, 6.2)
+    s.step(1, 0, 5.0, -368.0)
+    s.step(1, 1, 6.0, +368.0)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {}
+
+
+def test_a_handed_off_unit_put_back_by_the_receiver_comes_off_the_pickers_account() -> None:
+    s = scene()
+    s.person(1, "a1", 1.0, 35.0, x=0.2)
+    s.person(2, "a2", 1.0, 36.0, x=1.4)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -368.0)
+    s.reach(1, 1, 2, 6.0, 7.2)
+    s.step(1, 2, 7.0, -500.0)
+    s.move(1, 9.0, 1.1)  # the picker walks over and hands the cola to a2
+    s.move(1, 14.0, 0.2)
+    s.reach(2, 1, 3, 20.0, 21.2, hand="l")
+    s.step(1, 3, 21.0, +368.0)  # a2 leaves it on the chips plate
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {"water": 1}
+    assert items(receipts, "a2") == {}
+
+
+def test_a_handed_off_unit_carried_out_by_the_receiver_is_charged_to_the_picker() -> None:
+    s = scene()
+    s.person(1, "a1", 1.0, 35.0, x=0.2)
+    s.person(2, "a2", 1.0, 20.0, x=0.7)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -368.0)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}
+
+
+def test_everyone_on_a_family_account_charges_to_it_and_it_is_issued_after_the_last_exit() -> None:
+    s = scene()
+    s.person(1, "fam", 1.0, 20.0, x=0.2)
+    s.person(2, "fam", 1.5, 30.0, x=1.4)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -368.0)
+    s.reach(2, 1, 3, 8.0, 9.2)
+    s.step(1, 3, 9.0, -320.0)
+    _, receipts = run(s.recording())
+    assert items(receipts, "fam") == {"cola": 1, "chips": 2}
+    (receipt,) = receipts
+    assert receipt["exit_t"] == pytest.approx(30.0)
+
+
+def test_staff_restocking_is_never_charged_and_adds_stock_that_shoppers_can_take() -> None:
+    s = scene()
+    s.person(9, "staff-1", 1.0, 15.0, x=1.4, role="staff")
+    s.reach(9, 1, 3, 4.0, 6.2)
+    s.step(1, 3, 6.0, +160.0 * 12)
+    s.person(1, "a1", 16.0, 35.0, x=1.4)
+    s.reach(1, 1, 3, 20.0, 21.2)
+    s.step(1, 3, 21.0, -160.0)
+    engine, receipts = run(s.recording())
+    assert [r["account_id"] for r in receipts] == ["a1"]
+    assert items(receipts, "a1") == {"chips": 1}
+    chips = engine.layout.skus.index("chips")
+    assert engine.stock[s.plate(1, 3), chips] == 6 + 12 - 1
+
+
+def test_an_empty_visit_gets_an_empty_receipt() -> None:
+    s = scene()
+    s.person(1, "a1", 1.0, 10.0, x=0.2)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {}
+
+
+@pytest.mark.parametrize("chunk_s", [0.1, 0.5, 1.0])
+def test_receipts_are_issued_within_a_second_of_the_last_exit(chunk_s: float) -> None:
+    s = scene()
+    s.person(1, "a1", 1.0, 9.0, x=0.2)
+    s.person(2, "a2", 1.0, 12.35, x=1.4)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -368.0)
+    s.reach(2, 1, 3, 10.0, 11.2)
+    s.step(1, 3, 11.0, -160.0)  # settles only just before its picker reaches the gate
+    _, receipts = run(s.recording(), seconds=chunk_s)
+    latency = np.array([r["emitted_t"] - r["exit_t"] for r in receipts])
+    assert len(receipts) == 2
+    assert (latency >= 0).all() and (latency < 1.0).all()
+    assert items(receipts, "a2") == {"chips": 1}

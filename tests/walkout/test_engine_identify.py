@@ -1,0 +1,76 @@
+"""Which product, how many units and whose hand: decisions on hand-built scenes."""
+
+from __future__ import annotations
+
+from tests.walkout.engine_scenes import Scene, items, make_store, run
+
+# two products a gram apart: only where they stand tells them apart
+TWINS = [("cola", 368.0, 3.0), ("diet", 367.0, 3.0), ("water", 500.0, 4.0), ("gum", 30.0, 1.0)]
+STOCK = {(1, 0): {"cola": 10}, (1, 1): {"diet": 10}, (1, 2): {"water": 8}, (0, 0): {"gum": 40}}
+
+
+def test_near_identical_weights_are_told_apart_by_the_plate_they_left() -> None:
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.4)
+    scene.reach(1, 1, 0, 4.0, 5.2)
+    scene.step(1, 0, 5.0, -368.5)
+    scene.reach(1, 1, 1, 9.0, 10.2)
+    scene.step(1, 1, 10.0, -366.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1, "diet": 1}
+
+
+def test_several_units_taken_at_once_are_counted() -> None:
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.9)
+    scene.reach(1, 1, 2, 4.0, 5.2)
+    scene.step(1, 2, 5.0, -1502.0)
+    scene.reach(1, 0, 0, 9.0, 10.2, hand="l")
+    scene.step(0, 0, 10.0, -151.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"water": 3, "gum": 5}
+
+
+def test_two_shoppers_reaching_at_once_each_pay_for_their_own_plate() -> None:
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.2)
+    scene.person(2, "a2", 1.0, 26.0, x=1.0)
+    scene.reach(1, 1, 0, 4.0, 5.3)
+    scene.reach(2, 1, 2, 4.1, 5.2, hand="l")
+    scene.step(1, 0, 5.0, -368.0)
+    scene.step(1, 2, 5.1, -500.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {"water": 1}
+
+
+def test_a_pick_with_the_wrists_unseen_falls_back_to_where_people_stand() -> None:
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.2)
+    scene.person(2, "a2", 1.0, 26.0, x=1.4)
+    scene.reach(1, 1, 0, 4.0, 5.3)
+    scene.wrists_unseen(1, 3.5, 6.0)
+    scene.step(1, 0, 5.0, -368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}
+
+
+def test_a_bumped_neighbour_plate_charges_nothing() -> None:
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.4)
+    scene.reach(1, 1, 0, 4.0, 5.2)
+    scene.step(1, 0, 5.0, -368.0)
+    scene.bump(1, 1, 4.3)
+    scene.bump(0, 0, 4.4, shake_g=60.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+
+
+def test_a_hand_resting_on_the_shelf_before_the_pick_is_one_pick() -> None:
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.9)
+    scene.reach(1, 1, 2, 4.0, 10.1)
+    scene.step(1, 2, 10.0, -500.0, touch_s=6.0, hold_g=700.0, shake_g=2.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"water": 1}
