@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from retailos.catalog.models import Category, Price, Product, Variant
 from retailos.core.db import Base
 from retailos.core.idempotency import IdempotencyRecord
 from retailos.core.outbox import OutboxEvent
@@ -9,4 +10,7 @@ from retailos.tenants.models import ApiKey, Tenant
 
 metadata = Base.metadata
 
-__all__ = ["ApiKey", "IdempotencyRecord", "OutboxEvent", "Tenant", "metadata"]
+__all__ = [
+    "ApiKey", "Category", "Price", "Product", "Variant",
+    "IdempotencyRecord", "OutboxEvent", "Tenant", "metadata",
+]
