@@ -61,26 +61,59 @@ class People:
         self.persons: dict[int, Person] = {}
         self.accounts: dict[str, Account] = {}
         self.encounters: set[tuple[int, int]] = set()
-        self._t = np.empty(0)
-        self._tid = np.empty(0, dtype=np.int64)
-        self._head = np.empty((0, 3))
-        self._lw = np.empty((0, 3))
-        self._rw = np.empty((0, 3))
+        self._cap = 0
+        self._lo = 0  # rows before _lo have aged out
+        self._hi = 0
+        self._tbuf = np.empty(0)
+        self._tidbuf = np.empty(0, dtype=np.int64)
+        self._xyz = np.empty((0, 9))  # head, left wrist, right wrist
+
+    # Views on the live part of the buffer.
+    @property
+    def _t(self) -> np.ndarray:
+        return self._tbuf[self._lo : self._hi]
+
+    @property
+    def _tid(self) -> np.ndarray:
+        return self._tidbuf[self._lo : self._hi]
+
+    @property
+    def _head(self) -> np.ndarray:
+        return self._xyz[self._lo : self._hi, 0:3]
+
+    @property
+    def _lw(self) -> np.ndarray:
+        return self._xyz[self._lo : self._hi, 3:6]
+
+    @property
+    def _rw(self) -> np.ndarray:
+        return self._xyz[self._lo : self._hi, 6:9]
+
+    def _append(self, tracks: Tracks) -> None:
+        """Append rows; the buffer grows by doubling and drops aged rows when it compacts."""
+        n = len(tracks.t)
+        if self._hi + n > self._cap:
+            live = self._hi - self._lo
+            cap = max(2 * (live + n), 4096)
+            t, tid, xyz = np.empty(cap), np.empty(cap, dtype=np.int64), np.empty((cap, 9))
+            t[:live], tid[:live], xyz[:live] = self._t, self._tid, self._xyz[self._lo : self._hi]
+            self._tbuf, self._tidbuf, self._xyz = t, tid, xyz
+            self._lo, self._hi, self._cap = 0, live, cap
+        a, b = self._hi, self._hi + n
+        self._tbuf[a:b] = tracks.t
+        self._tidbuf[a:b] = tracks.track_id
+        self._xyz[a:b, 0:3] = tracks.head
+        self._xyz[a:b, 3:6] = tracks.lwrist
+        self._xyz[a:b, 6:9] = tracks.rwrist
+        self._hi = b
 
     # ---- ingest -------------------------------------------------------------------------
 
     def ingest_tracks(self, tracks: Tracks, now: float) -> None:
         if len(tracks.t):
-            self._t = np.concatenate([self._t, tracks.t.astype(np.float64)])
-            self._tid = np.concatenate([self._tid, tracks.track_id.astype(np.int64)])
-            self._head = np.concatenate([self._head, tracks.head.astype(np.float64)])
-            self._lw = np.concatenate([self._lw, tracks.lwrist.astype(np.float64)])
-            self._rw = np.concatenate([self._rw, tracks.rwrist.astype(np.float64)])
+            self._append(tracks)
             self._note_encounters(tracks)
-        if len(self._t) and self._t[0] < now - KEEP_S * 1.5:
-            keep = int(np.searchsorted(self._t, now - KEEP_S))
-            self._t, self._tid = self._t[keep:], self._tid[keep:]
-            self._head, self._lw, self._rw = self._head[keep:], self._lw[keep:], self._rw[keep:]
+        self._lo += int(np.searchsorted(self._t, now - KEEP_S))
 
     def gate_rows(self, gates: Gates) -> list[tuple[float, str, int, str, str]]:
         return [
