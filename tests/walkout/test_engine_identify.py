@@ -74,3 +74,15 @@ def test_a_hand_resting_on_the_shelf_before_the_pick_is_one_pick() -> None:
     scene.step(1, 2, 10.0, -500.0, touch_s=6.0, hold_g=700.0, shake_g=2.0)
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"water": 1}
+
+
+def test_two_shoppers_taking_from_one_plate_at_once_get_one_unit_each() -> None:
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.6)
+    scene.person(2, "a2", 1.0, 26.0, x=1.2)
+    scene.reach(1, 1, 2, 4.0, 5.3)
+    scene.reach(2, 1, 2, 4.2, 5.2, hand="l")
+    scene.step(1, 2, 5.1, -1000.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"water": 1}
+    assert items(receipts, "a2") == {"water": 1}

@@ -34,6 +34,10 @@ STRAY_PUT = 0.01  # prior units of a product a shopper puts back without holding
 MET_WEIGHT = 0.3  # a unit held on another account whose people met this one: could be handed
 STRANGER_WEIGHT = 0.02
 RESTOCK_UNIT_PENALTY = 0.2
+# Two hands in one multi-unit pick: the log-likelihood of a non-toucher's closest wrist distance
+# (roughly flat over 2 m), and the prior that a second person took part in one load change.
+LOG_BYSTANDER_DENSITY = float(np.log(0.5))
+LOG_SECOND_PICKER_PRIOR = float(np.log(0.1))
 
 
 @dataclass(frozen=True)
@@ -173,9 +177,33 @@ class Engine:
         if d.kind != "units":
             return
         if change.delta_g < 0:
-            self._apply_pick(p, d.sku, d.count, tid)
+            for share_tid, share in self._pickers(att.loglik, att.evidence, tids, d.person,
+                                                  d.count):
+                self._apply_pick(p, d.sku, share, share_tid)
         else:
             self._apply_put(p, d.sku, d.count, tid)
+
+    @staticmethod
+    def _pickers(
+        loglik: np.ndarray, evidence: list[str], tids: list[int], best: int, count: int
+    ) -> list[tuple[int | None, int]]:
+        """Who gets the units of a pick: the best candidate, or the best two sharing them.
+
+        Two people share a multi-unit pick when the runner-up's wrist evidence is better
+        explained by touching the plate than by standing by, by more than the prior against a
+        second picker.
+        """
+        if best < 0:
+            return [(None, count)]
+        if count < 2 or len(tids) < 2:
+            return [(tids[best], count)]
+        others = [i for i in np.argsort(-loglik).tolist() if i != best]
+        second = others[0]
+        gain = float(loglik[second]) - LOG_BYSTANDER_DENSITY + LOG_SECOND_PICKER_PRIOR
+        if evidence[second] != "wrist" or gain <= 0:
+            return [(tids[best], count)]
+        first_share = (count + 1) // 2
+        return [(tids[best], first_share), (tids[second], count - first_share)]
 
     def _put_prior(self, plate: int, tids: list[int]) -> np.ndarray:
         """Log prior [S, N, K] over what each candidate put down."""
