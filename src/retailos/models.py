@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from retailos.billing.models import FeeSchedule, UsageRecord
 from retailos.catalog.models import Category, Price, Product, Variant
 from retailos.core.db import Base
 from retailos.core.idempotency import IdempotencyRecord
 from retailos.core.outbox import OutboxEvent
+from retailos.ledger.models import JournalEntry, JournalLine, LedgerAccount
 from retailos.tenants.models import ApiKey, Tenant
 
 metadata = Base.metadata
@@ -13,4 +15,5 @@ metadata = Base.metadata
 __all__ = [
     "ApiKey", "Category", "Price", "Product", "Variant",
     "IdempotencyRecord", "OutboxEvent", "Tenant", "metadata",
+    "FeeSchedule", "UsageRecord", "JournalEntry", "JournalLine", "LedgerAccount",
 ]

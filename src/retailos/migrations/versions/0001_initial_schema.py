@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 23:01:46.312478
+Create Date: 2026-11-25 23:02:40.623262
 """
 
 from __future__ import annotations
@@ -37,6 +37,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_catalog_categories_parent_id'), ['parent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_catalog_categories_tenant_id'), ['tenant_id'], unique=False)
 
+    op.create_table('fee_schedules',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('tenant_id', sa.String(length=40), nullable=False),
+    sa.Column('service', sa.String(length=40), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('referral_bps', sa.BigInteger(), nullable=False),
+    sa.Column('referral_min_per_item', sa.BigInteger(), nullable=False),
+    sa.Column('per_order', sa.BigInteger(), nullable=False),
+    sa.Column('effective_from', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=40), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fee_schedules'))
+    )
+    with op.batch_alter_table('fee_schedules', schema=None) as batch_op:
+        batch_op.create_index('ix_fee_schedules_lookup', ['tenant_id', 'service', 'currency', 'effective_from'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fee_schedules_tenant_id'), ['tenant_id'], unique=False)
+
     op.create_table('idempotency_records',
     sa.Column('tenant_id', sa.String(length=40), nullable=False),
     sa.Column('key', sa.String(length=255), nullable=False),
@@ -49,6 +66,37 @@ def upgrade() -> None:
     sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('tenant_id', 'key', name=op.f('pk_idempotency_records'))
     )
+    op.create_table('journal_entries',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('tenant_id', sa.String(length=40), nullable=False),
+    sa.Column('ref', sa.String(length=100), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('memo', sa.String(length=500), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reverses_id', sa.String(length=40), nullable=True),
+    sa.ForeignKeyConstraint(['reverses_id'], ['journal_entries.id'], name=op.f('fk_journal_entries_reverses_id_journal_entries')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_journal_entries')),
+    sa.UniqueConstraint('reverses_id', name=op.f('uq_journal_entries_reverses_id'))
+    )
+    with op.batch_alter_table('journal_entries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_journal_entries_ref'), ['ref'], unique=False)
+        batch_op.create_index(batch_op.f('ix_journal_entries_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('ledger_accounts',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('tenant_id', sa.String(length=40), nullable=False),
+    sa.Column('code', sa.String(length=60), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('normal_side', sa.String(length=6), nullable=False),
+    sa.Column('balance', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_accounts')),
+    sa.UniqueConstraint('tenant_id', 'code', 'currency', name=op.f('uq_ledger_accounts_tenant_id_code_currency'))
+    )
+    with op.batch_alter_table('ledger_accounts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ledger_accounts_tenant_id'), ['tenant_id'], unique=False)
+
     op.create_table('outbox_events',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('tenant_id', sa.String(length=40), nullable=False),
@@ -70,6 +118,22 @@ def upgrade() -> None:
     sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tenants'))
     )
+    op.create_table('usage_records',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('tenant_id', sa.String(length=40), nullable=False),
+    sa.Column('service', sa.String(length=40), nullable=False),
+    sa.Column('ref', sa.String(length=100), nullable=False),
+    sa.Column('quantity', sa.BigInteger(), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('recorded_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_usage_records')),
+    sa.UniqueConstraint('tenant_id', 'service', 'ref', name=op.f('uq_usage_records_tenant_id_service_ref'))
+    )
+    with op.batch_alter_table('usage_records', schema=None) as batch_op:
+        batch_op.create_index('ix_usage_records_period', ['tenant_id', 'currency', 'recorded_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_usage_records_tenant_id'), ['tenant_id'], unique=False)
+
     op.create_table('api_keys',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('tenant_id', sa.String(length=40), nullable=False),
@@ -104,6 +168,22 @@ def upgrade() -> None:
     with op.batch_alter_table('catalog_products', schema=None) as batch_op:
         batch_op.create_index('ix_catalog_products_tenant_category', ['tenant_id', 'category_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_catalog_products_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('journal_lines',
+    sa.Column('entry_id', sa.String(length=40), nullable=False),
+    sa.Column('line_no', sa.BigInteger(), nullable=False),
+    sa.Column('tenant_id', sa.String(length=40), nullable=False),
+    sa.Column('account_id', sa.String(length=40), nullable=False),
+    sa.Column('account', sa.String(length=60), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['ledger_accounts.id'], name=op.f('fk_journal_lines_account_id_ledger_accounts')),
+    sa.ForeignKeyConstraint(['entry_id'], ['journal_entries.id'], name=op.f('fk_journal_lines_entry_id_journal_entries')),
+    sa.PrimaryKeyConstraint('entry_id', 'line_no', name=op.f('pk_journal_lines'))
+    )
+    with op.batch_alter_table('journal_lines', schema=None) as batch_op:
+        batch_op.create_index('ix_journal_lines_account_id', ['account_id'], unique=False)
+        batch_op.create_index('ix_journal_lines_tenant_entry', ['tenant_id', 'entry_id'], unique=False)
 
     op.create_table('catalog_variants',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -160,6 +240,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_catalog_variants_product_id'))
 
     op.drop_table('catalog_variants')
+    with op.batch_alter_table('journal_lines', schema=None) as batch_op:
+        batch_op.drop_index('ix_journal_lines_tenant_entry')
+        batch_op.drop_index('ix_journal_lines_account_id')
+
+    op.drop_table('journal_lines')
     with op.batch_alter_table('catalog_products', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_catalog_products_tenant_id'))
         batch_op.drop_index('ix_catalog_products_tenant_category')
@@ -169,13 +254,32 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_api_keys_tenant_id'))
 
     op.drop_table('api_keys')
+    with op.batch_alter_table('usage_records', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_usage_records_tenant_id'))
+        batch_op.drop_index('ix_usage_records_period')
+
+    op.drop_table('usage_records')
     op.drop_table('tenants')
     with op.batch_alter_table('outbox_events', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_events_undispatched')
         batch_op.drop_index(batch_op.f('ix_outbox_events_tenant_id'))
 
     op.drop_table('outbox_events')
+    with op.batch_alter_table('ledger_accounts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ledger_accounts_tenant_id'))
+
+    op.drop_table('ledger_accounts')
+    with op.batch_alter_table('journal_entries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_journal_entries_tenant_id'))
+        batch_op.drop_index(batch_op.f('ix_journal_entries_ref'))
+
+    op.drop_table('journal_entries')
     op.drop_table('idempotency_records')
+    with op.batch_alter_table('fee_schedules', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fee_schedules_tenant_id'))
+        batch_op.drop_index('ix_fee_schedules_lookup')
+
+    op.drop_table('fee_schedules')
     with op.batch_alter_table('catalog_categories', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_catalog_categories_tenant_id'))
         batch_op.drop_index(batch_op.f('ix_catalog_categories_parent_id'))

@@ -1,0 +1,1 @@
+"""Billing: fee schedules, usage metering, monthly statements, the operator's P&L."""

@@ -1,0 +1,1 @@
+"""The ledger: accounts per (tenant, code, currency), balanced append-only journal entries."""
