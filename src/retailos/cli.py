@@ -12,6 +12,7 @@ from retailos.core.db import Database
 from retailos.core.errors import Problem
 from retailos.core.settings import get_settings
 from retailos.walkout.cli import app as walkout_app
+from retailos.webhooks.cli import app as webhooks_app
 
 app = typer.Typer(help="RetailOS: a retail operating system.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -19,6 +20,7 @@ admin_app = typer.Typer(help="Tenants and API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(walkout_app, name="walkout", help="Walk-out stores: simulate, replay, score, report.")
+app.add_typer(webhooks_app, name="webhooks", help="Webhook delivery: run the worker.")
 
 console = Console()
 err = Console(stderr=True)

@@ -8,6 +8,13 @@ from retailos.core.db import Base
 from retailos.core.idempotency import IdempotencyRecord
 from retailos.core.outbox import OutboxEvent
 from retailos.ledger.models import JournalEntry, JournalLine, LedgerAccount
+from retailos.payments.models import Payment, ProcessedProviderEvent, Refund
+from retailos.payments.providers import (
+    TestProviderCharge,
+    TestProviderEvent,
+    TestProviderRefund,
+    TestProviderRequest,
+)
 from retailos.tenants.models import ApiKey, Tenant
 
 metadata = Base.metadata
@@ -16,4 +23,6 @@ __all__ = [
     "ApiKey", "Category", "Price", "Product", "Variant",
     "IdempotencyRecord", "OutboxEvent", "Tenant", "metadata",
     "FeeSchedule", "UsageRecord", "JournalEntry", "JournalLine", "LedgerAccount",
+    "Payment", "ProcessedProviderEvent", "Refund", "TestProviderCharge", "TestProviderEvent",
+    "TestProviderRefund", "TestProviderRequest",
 ]

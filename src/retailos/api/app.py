@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -12,15 +14,29 @@ from retailos.core.clock import Clock, SystemClock
 from retailos.core.db import Database
 from retailos.core.settings import Settings, get_settings
 from retailos.tenants.api import router as tenants_router
+from retailos.webhooks.api import router as webhooks_router
 
-ROUTERS = [tenants_router]
+ROUTERS = [tenants_router, webhooks_router]
 
 
 def create_app(
     db: Database | None = None, clock: Clock | None = None, settings: Settings | None = None
 ) -> FastAPI:
     settings = settings or get_settings()
+    worker_settings = settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from retailos.webhooks.worker import Worker
+
+        worker = (Worker(app.state.db, app.state.clock, worker_settings).start()
+                  if worker_settings.run_workers else None)
+        yield
+        if worker is not None:
+            worker.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="RetailOS API",
         version="0.1.0",
         description=(

@@ -81,3 +81,7 @@ class PaymentError(Problem):
 
 class Busy(Problem):
     status, slug, title = 503, "busy", "The database is busy; retry with the same Idempotency-Key"
+
+
+class PaymentAmountExceeded(Problem):
+    status, slug, title = 409, "payment-amount-exceeded", "More than the payment allows"

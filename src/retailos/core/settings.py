@@ -16,6 +16,7 @@ class Settings(BaseSettings):
     reservation_minutes: int = 15
     webhook_timeout_seconds: float = 5.0
     webhook_max_attempts: int = 8
+    run_workers: bool = False  # run the webhook/outbox worker inside the API process
 
 
 @lru_cache

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 23:02:40.623262
+Create Date: 2026-11-25 23:03:29.847770
 """
 
 from __future__ import annotations
@@ -110,6 +110,39 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbox_events_tenant_id'), ['tenant_id'], unique=False)
         batch_op.create_index('ix_outbox_events_undispatched', ['dispatched_at', 'id'], unique=False)
 
+    op.create_table('payments',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('tenant_id', sa.String(length=40), nullable=False),
+    sa.Column('ref', sa.String(length=100), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=255), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('captured_amount', sa.BigInteger(), nullable=False),
+    sa.Column('refunded_amount', sa.BigInteger(), nullable=False),
+    sa.Column('status', sa.String(length=24), nullable=False),
+    sa.Column('provider', sa.String(length=40), nullable=False),
+    sa.Column('provider_ref', sa.String(length=60), nullable=False),
+    sa.Column('card_last4', sa.String(length=4), nullable=False),
+    sa.Column('failure_code', sa.String(length=60), nullable=True),
+    sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payments')),
+    sa.UniqueConstraint('provider', 'provider_ref', name=op.f('uq_payments_provider_provider_ref')),
+    sa.UniqueConstraint('tenant_id', 'idempotency_key', name=op.f('uq_payments_tenant_id_idempotency_key'))
+    )
+    with op.batch_alter_table('payments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payments_tenant_id'), ['tenant_id'], unique=False)
+        batch_op.create_index('ix_payments_tenant_ref', ['tenant_id', 'ref'], unique=False)
+
+    op.create_table('processed_provider_events',
+    sa.Column('provider', sa.String(length=40), nullable=False),
+    sa.Column('event_id', sa.String(length=80), nullable=False),
+    sa.Column('type', sa.String(length=40), nullable=False),
+    sa.Column('tenant_id', sa.String(length=40), nullable=True),
+    sa.Column('payment_id', sa.String(length=40), nullable=True),
+    sa.Column('received_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('provider', 'event_id', name=op.f('pk_processed_provider_events'))
+    )
     op.create_table('tenants',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
@@ -117,6 +150,26 @@ def upgrade() -> None:
     sa.Column('default_currency', sa.String(length=3), nullable=False),
     sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tenants'))
+    )
+    op.create_table('testprovider_charges',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('status', sa.String(length=30), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('captured_amount', sa.BigInteger(), nullable=False),
+    sa.Column('refunded_amount', sa.BigInteger(), nullable=False),
+    sa.Column('card_last4', sa.String(length=4), nullable=False),
+    sa.Column('decline_code', sa.String(length=40), nullable=True),
+    sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_testprovider_charges'))
+    )
+    op.create_table('testprovider_requests',
+    sa.Column('idempotency_key', sa.String(length=400), nullable=False),
+    sa.Column('operation', sa.String(length=20), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('result', sa.JSON(), nullable=False),
+    sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('idempotency_key', name=op.f('pk_testprovider_requests'))
     )
     op.create_table('usage_records',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -185,6 +238,48 @@ def upgrade() -> None:
         batch_op.create_index('ix_journal_lines_account_id', ['account_id'], unique=False)
         batch_op.create_index('ix_journal_lines_tenant_entry', ['tenant_id', 'entry_id'], unique=False)
 
+    op.create_table('payment_refunds',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('tenant_id', sa.String(length=40), nullable=False),
+    sa.Column('payment_id', sa.String(length=40), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=255), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('reason', sa.String(length=200), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('provider_ref', sa.String(length=60), nullable=True),
+    sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], name=op.f('fk_payment_refunds_payment_id_payments')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_refunds')),
+    sa.UniqueConstraint('tenant_id', 'idempotency_key', name=op.f('uq_payment_refunds_tenant_id_idempotency_key'))
+    )
+    with op.batch_alter_table('payment_refunds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_refunds_payment_id'), ['payment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_refunds_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('testprovider_events',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('type', sa.String(length=40), nullable=False),
+    sa.Column('charge_id', sa.String(length=40), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['charge_id'], ['testprovider_charges.id'], name=op.f('fk_testprovider_events_charge_id_testprovider_charges')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_testprovider_events'))
+    )
+    with op.batch_alter_table('testprovider_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_testprovider_events_charge_id'), ['charge_id'], unique=False)
+
+    op.create_table('testprovider_refunds',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('charge_id', sa.String(length=40), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['charge_id'], ['testprovider_charges.id'], name=op.f('fk_testprovider_refunds_charge_id_testprovider_charges')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_testprovider_refunds'))
+    )
+    with op.batch_alter_table('testprovider_refunds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_testprovider_refunds_charge_id'), ['charge_id'], unique=False)
+
     op.create_table('catalog_variants',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('tenant_id', sa.String(length=40), nullable=False),
@@ -240,6 +335,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_catalog_variants_product_id'))
 
     op.drop_table('catalog_variants')
+    with op.batch_alter_table('testprovider_refunds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_testprovider_refunds_charge_id'))
+
+    op.drop_table('testprovider_refunds')
+    with op.batch_alter_table('testprovider_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_testprovider_events_charge_id'))
+
+    op.drop_table('testprovider_events')
+    with op.batch_alter_table('payment_refunds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payment_refunds_tenant_id'))
+        batch_op.drop_index(batch_op.f('ix_payment_refunds_payment_id'))
+
+    op.drop_table('payment_refunds')
     with op.batch_alter_table('journal_lines', schema=None) as batch_op:
         batch_op.drop_index('ix_journal_lines_tenant_entry')
         batch_op.drop_index('ix_journal_lines_account_id')
@@ -259,7 +367,15 @@ def downgrade() -> None:
         batch_op.drop_index('ix_usage_records_period')
 
     op.drop_table('usage_records')
+    op.drop_table('testprovider_requests')
+    op.drop_table('testprovider_charges')
     op.drop_table('tenants')
+    op.drop_table('processed_provider_events')
+    with op.batch_alter_table('payments', schema=None) as batch_op:
+        batch_op.drop_index('ix_payments_tenant_ref')
+        batch_op.drop_index(batch_op.f('ix_payments_tenant_id'))
+
+    op.drop_table('payments')
     with op.batch_alter_table('outbox_events', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_events_undispatched')
         batch_op.drop_index(batch_op.f('ix_outbox_events_tenant_id'))

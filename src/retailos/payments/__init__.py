@@ -1,0 +1,1 @@
+"""Payments: payment intents, providers (a built-in test provider first), refunds."""

@@ -1,0 +1,1 @@
+"""Webhooks: tenants subscribe to event types; events are delivered signed, with retries."""

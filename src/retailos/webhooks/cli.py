@@ -1,0 +1,38 @@
+"""`retailos webhooks ...`: run the delivery worker."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from retailos.core.clock import SystemClock
+from retailos.core.db import Database
+from retailos.core.settings import get_settings
+
+app = typer.Typer(help="Webhook delivery.", no_args_is_help=True)
+
+
+@app.command("worker")
+def worker(
+    interval: Annotated[float, typer.Option(help="Seconds to wait when idle")] = 1.0,
+    once: Annotated[bool, typer.Option(help="Run one pass and exit")] = False,
+) -> None:
+    """Dispatch outbox events and deliver webhooks until interrupted."""
+    import httpx
+
+    import retailos.api.app  # noqa: F401  (imports every package, so their handlers register)
+    from retailos.api.ops import configure_logging
+    from retailos.webhooks.worker import Worker
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    w = Worker(Database(settings.database_url), SystemClock(), settings, interval_s=interval)
+    if once:
+        with httpx.Client() as client:
+            typer.echo(f"{w.run_once(client)} events and deliveries handled")
+        return
+    try:
+        w.run()
+    except KeyboardInterrupt:
+        w.stop_event.set()
