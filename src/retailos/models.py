@@ -16,12 +16,14 @@ from retailos.payments.providers import (
     TestProviderRequest,
 )
 from retailos.tenants.models import ApiKey, Tenant
+from retailos.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 metadata = Base.metadata
 
 __all__ = [
     "ApiKey", "Category", "Price", "Product", "Variant",
     "IdempotencyRecord", "OutboxEvent", "Tenant", "metadata",
+    "WebhookAttempt", "WebhookDelivery", "WebhookSubscription",
     "FeeSchedule", "UsageRecord", "JournalEntry", "JournalLine", "LedgerAccount",
     "Payment", "ProcessedProviderEvent", "Refund", "TestProviderCharge", "TestProviderEvent",
     "TestProviderRefund", "TestProviderRequest",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 23:03:29.847770
+Create Date: 2026-11-25 23:03:52.974212
 """
 
 from __future__ import annotations
@@ -187,6 +187,21 @@ def upgrade() -> None:
         batch_op.create_index('ix_usage_records_period', ['tenant_id', 'currency', 'recorded_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_usage_records_tenant_id'), ['tenant_id'], unique=False)
 
+    op.create_table('webhook_subscriptions',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('tenant_id', sa.String(length=40), nullable=False),
+    sa.Column('url', sa.String(length=2000), nullable=False),
+    sa.Column('event_types', sa.JSON(), nullable=False),
+    sa.Column('secret', sa.String(length=100), nullable=False),
+    sa.Column('description', sa.String(length=200), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deleted_at', retailos.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_subscriptions'))
+    )
+    with op.batch_alter_table('webhook_subscriptions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_subscriptions_tenant_id'), ['tenant_id'], unique=False)
+
     op.create_table('api_keys',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('tenant_id', sa.String(length=40), nullable=False),
@@ -280,6 +295,30 @@ def upgrade() -> None:
     with op.batch_alter_table('testprovider_refunds', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_testprovider_refunds_charge_id'), ['charge_id'], unique=False)
 
+    op.create_table('webhook_deliveries',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('tenant_id', sa.String(length=40), nullable=False),
+    sa.Column('subscription_id', sa.String(length=40), nullable=False),
+    sa.Column('event_id', sa.String(length=40), nullable=False),
+    sa.Column('event_type', sa.String(length=80), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('attempts', sa.BigInteger(), nullable=False),
+    sa.Column('next_attempt_at', retailos.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_id', sa.String(length=32), nullable=True),
+    sa.Column('last_status_code', sa.BigInteger(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('last_response_ms', sa.BigInteger(), nullable=True),
+    sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('completed_at', retailos.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['subscription_id'], ['webhook_subscriptions.id'], name=op.f('fk_webhook_deliveries_subscription_id_webhook_subscriptions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries')),
+    sa.UniqueConstraint('subscription_id', 'event_id', name=op.f('uq_webhook_deliveries_subscription_id_event_id'))
+    )
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_deliveries_due', ['next_attempt_at'], unique=False)
+        batch_op.create_index('ix_webhook_deliveries_log', ['tenant_id', 'subscription_id', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_deliveries_tenant_id'), ['tenant_id'], unique=False)
+
     op.create_table('catalog_variants',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('tenant_id', sa.String(length=40), nullable=False),
@@ -302,6 +341,23 @@ def upgrade() -> None:
     with op.batch_alter_table('catalog_variants', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_catalog_variants_product_id'), ['product_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_catalog_variants_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('webhook_attempts',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('tenant_id', sa.String(length=40), nullable=False),
+    sa.Column('delivery_id', sa.String(length=40), nullable=False),
+    sa.Column('number', sa.BigInteger(), nullable=False),
+    sa.Column('attempted_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('succeeded', sa.Boolean(), nullable=False),
+    sa.Column('status_code', sa.BigInteger(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('response_ms', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['delivery_id'], ['webhook_deliveries.id'], name=op.f('fk_webhook_attempts_delivery_id_webhook_deliveries')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_attempts'))
+    )
+    with op.batch_alter_table('webhook_attempts', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_attempts_log', ['tenant_id', 'delivery_id', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_attempts_tenant_id'), ['tenant_id'], unique=False)
 
     op.create_table('catalog_prices',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -330,11 +386,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_catalog_prices_tenant_id'))
 
     op.drop_table('catalog_prices')
+    with op.batch_alter_table('webhook_attempts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_attempts_tenant_id'))
+        batch_op.drop_index('ix_webhook_attempts_log')
+
+    op.drop_table('webhook_attempts')
     with op.batch_alter_table('catalog_variants', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_catalog_variants_tenant_id'))
         batch_op.drop_index(batch_op.f('ix_catalog_variants_product_id'))
 
     op.drop_table('catalog_variants')
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_tenant_id'))
+        batch_op.drop_index('ix_webhook_deliveries_log')
+        batch_op.drop_index('ix_webhook_deliveries_due')
+
+    op.drop_table('webhook_deliveries')
     with op.batch_alter_table('testprovider_refunds', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_testprovider_refunds_charge_id'))
 
@@ -362,6 +429,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_api_keys_tenant_id'))
 
     op.drop_table('api_keys')
+    with op.batch_alter_table('webhook_subscriptions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_subscriptions_tenant_id'))
+
+    op.drop_table('webhook_subscriptions')
     with op.batch_alter_table('usage_records', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_usage_records_tenant_id'))
         batch_op.drop_index('ix_usage_records_period')
