@@ -7,6 +7,7 @@ from retailos.catalog.models import Category, Price, Product, Variant
 from retailos.core.db import Base
 from retailos.core.idempotency import IdempotencyRecord
 from retailos.core.outbox import OutboxEvent
+from retailos.inventory.models import Hold, HoldLine, Location, Movement, Stock
 from retailos.ledger.models import JournalEntry, JournalLine, LedgerAccount
 from retailos.payments.models import Payment, ProcessedProviderEvent, Refund
 from retailos.payments.providers import (
@@ -21,6 +22,7 @@ from retailos.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSub
 metadata = Base.metadata
 
 __all__ = [
+    "Hold", "HoldLine", "Location", "Movement", "Stock",
     "ApiKey", "Category", "Price", "Product", "Variant",
     "IdempotencyRecord", "OutboxEvent", "Tenant", "metadata",
     "WebhookAttempt", "WebhookDelivery", "WebhookSubscription",

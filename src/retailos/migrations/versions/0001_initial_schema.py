@@ -376,11 +376,131 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_catalog_prices_tenant_id'), ['tenant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_catalog_prices_variant_id'), ['variant_id'], unique=False)
 
+    op.create_table('inventory_holds',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('tenant_id', sa.String(length=40), nullable=False),
+    sa.Column('ref', sa.String(length=100), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('expires_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inventory_holds'))
+    )
+    with op.batch_alter_table('inventory_holds', schema=None) as batch_op:
+        batch_op.create_index('ix_inventory_holds_expiry', ['status', 'expires_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_inventory_holds_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('inventory_locations',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('tenant_id', sa.String(length=40), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('parent_id', sa.String(length=40), nullable=True),
+    sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['parent_id'], ['inventory_locations.id'], name=op.f('fk_inventory_locations_parent_id_inventory_locations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inventory_locations')),
+    sa.UniqueConstraint('tenant_id', 'code', name=op.f('uq_inventory_locations_tenant_id_code'))
+    )
+    with op.batch_alter_table('inventory_locations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_inventory_locations_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('inventory_stock',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('tenant_id', sa.String(length=40), nullable=False),
+    sa.Column('sku_id', sa.String(length=40), nullable=False),
+    sa.Column('location_id', sa.String(length=40), nullable=False),
+    sa.Column('on_hand', sa.BigInteger(), nullable=False),
+    sa.Column('reserved', sa.BigInteger(), nullable=False),
+    sa.Column('allocated', sa.BigInteger(), nullable=False),
+    sa.Column('updated_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('allocated >= 0', name=op.f('ck_inventory_stock_allocated_not_negative')),
+    sa.CheckConstraint('on_hand - allocated - reserved >= 0', name=op.f('ck_inventory_stock_available_not_negative')),
+    sa.CheckConstraint('on_hand >= 0', name=op.f('ck_inventory_stock_on_hand_not_negative')),
+    sa.CheckConstraint('reserved >= 0', name=op.f('ck_inventory_stock_reserved_not_negative')),
+    sa.ForeignKeyConstraint(['location_id'], ['inventory_locations.id'], name=op.f('fk_inventory_stock_location_id_inventory_locations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inventory_stock')),
+    sa.UniqueConstraint('tenant_id', 'sku_id', 'location_id', name=op.f('uq_inventory_stock_tenant_id_sku_id_location_id'))
+    )
+    with op.batch_alter_table('inventory_stock', schema=None) as batch_op:
+        batch_op.create_index('ix_inventory_stock_location', ['location_id', 'sku_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_inventory_stock_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('inventory_hold_lines',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('tenant_id', sa.String(length=40), nullable=False),
+    sa.Column('hold_id', sa.String(length=40), nullable=False),
+    sa.Column('stock_id', sa.String(length=40), nullable=False),
+    sa.Column('sku_id', sa.String(length=40), nullable=False),
+    sa.Column('location_id', sa.String(length=40), nullable=False),
+    sa.Column('quantity', sa.BigInteger(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('expires_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('order_id', sa.String(length=40), nullable=True),
+    sa.Column('updated_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_inventory_hold_lines_quantity_positive')),
+    sa.ForeignKeyConstraint(['hold_id'], ['inventory_holds.id'], name=op.f('fk_inventory_hold_lines_hold_id_inventory_holds')),
+    sa.ForeignKeyConstraint(['stock_id'], ['inventory_stock.id'], name=op.f('fk_inventory_hold_lines_stock_id_inventory_stock')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inventory_hold_lines'))
+    )
+    with op.batch_alter_table('inventory_hold_lines', schema=None) as batch_op:
+        batch_op.create_index('ix_inventory_hold_lines_hold', ['tenant_id', 'hold_id'], unique=False)
+        batch_op.create_index('ix_inventory_hold_lines_order', ['tenant_id', 'order_id'], unique=False)
+        batch_op.create_index('ix_inventory_hold_lines_stock', ['stock_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_inventory_hold_lines_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('inventory_movements',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('tenant_id', sa.String(length=40), nullable=False),
+    sa.Column('stock_id', sa.String(length=40), nullable=False),
+    sa.Column('sku_id', sa.String(length=40), nullable=False),
+    sa.Column('location_id', sa.String(length=40), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('quantity', sa.BigInteger(), nullable=False),
+    sa.Column('reason', sa.String(length=40), nullable=False),
+    sa.Column('ref', sa.String(length=100), nullable=True),
+    sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['stock_id'], ['inventory_stock.id'], name=op.f('fk_inventory_movements_stock_id_inventory_stock')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inventory_movements'))
+    )
+    with op.batch_alter_table('inventory_movements', schema=None) as batch_op:
+        batch_op.create_index('ix_inventory_movements_ref', ['tenant_id', 'ref'], unique=False)
+        batch_op.create_index('ix_inventory_movements_sku', ['tenant_id', 'sku_id'], unique=False)
+        batch_op.create_index('ix_inventory_movements_stock', ['stock_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_inventory_movements_tenant_id'), ['tenant_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('inventory_movements', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_inventory_movements_tenant_id'))
+        batch_op.drop_index('ix_inventory_movements_stock')
+        batch_op.drop_index('ix_inventory_movements_sku')
+        batch_op.drop_index('ix_inventory_movements_ref')
+
+    op.drop_table('inventory_movements')
+    with op.batch_alter_table('inventory_hold_lines', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_inventory_hold_lines_tenant_id'))
+        batch_op.drop_index('ix_inventory_hold_lines_stock')
+        batch_op.drop_index('ix_inventory_hold_lines_order')
+        batch_op.drop_index('ix_inventory_hold_lines_hold')
+
+    op.drop_table('inventory_hold_lines')
+    with op.batch_alter_table('inventory_stock', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_inventory_stock_tenant_id'))
+        batch_op.drop_index('ix_inventory_stock_location')
+
+    op.drop_table('inventory_stock')
+    with op.batch_alter_table('inventory_locations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_inventory_locations_tenant_id'))
+
+    op.drop_table('inventory_locations')
+    with op.batch_alter_table('inventory_holds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_inventory_holds_tenant_id'))
+        batch_op.drop_index('ix_inventory_holds_expiry')
+
+    op.drop_table('inventory_holds')
     with op.batch_alter_table('catalog_prices', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_catalog_prices_variant_id'))
         batch_op.drop_index(batch_op.f('ix_catalog_prices_tenant_id'))

@@ -1,0 +1,1 @@
+"""Inventory: locations, stock per (sku, location, owner), reservations with expiry, movements."""
