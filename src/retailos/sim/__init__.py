@@ -1,0 +1,1 @@
+"""Simulators that write realistic data together with its ground truth."""
