@@ -52,7 +52,7 @@ class Product(Base):
     updated_at: Mapped[datetime]
 
     variants: Mapped[list[Variant]] = relationship(
-        back_populates="product", lazy="selectin", order_by="Variant.id"
+        back_populates="product", lazy="selectin", order_by=lambda: [Variant.position, Variant.id]
     )
 
 
@@ -76,6 +76,8 @@ class Variant(Base):
     unit_weight_g: Mapped[int | None] = mapped_column(default=None)
     package_size: Mapped[str | None] = mapped_column(String(60), default=None)
     status: Mapped[str] = mapped_column(String(20), default="active")
+    # The order of the product's variants as given (ids made in one millisecond sort at random).
+    position: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
