@@ -131,8 +131,10 @@ class _Planner:
                 self._plan_group(t_arrive, kind="companions")
             else:
                 self._plan_group(t_arrive, kind="solo")
-        n_staff = rng.poisson(s.staff_visits_per_hour * self.duration / 3600.0)
-        for t_arrive in np.sort(rng.uniform(1.0, max(2.0, self.duration - 60.0), n_staff)):
+        n_staff = max(
+            s.min_staff_visits, rng.poisson(s.staff_visits_per_hour * self.duration / 3600)
+        )
+        for t_arrive in np.sort(rng.uniform(1.0, max(2.0, self.duration - 45.0), n_staff)):
             self._plan_group(float(t_arrive), kind="staff")
 
     # ------------------------------------------------------------------ groups

@@ -91,6 +91,7 @@ def settle(
             "sku": ledger.sku[moved[0]],
             "qty": len(moved),
             "grams": round(grams, 2),
+            "units": [int(u) for u in moved],  # simulator ids, so tests can follow each unit
         }
         if reach.plate is not None:
             action["plate"] = layout.plate_ids[reach.plate]

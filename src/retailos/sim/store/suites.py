@@ -19,6 +19,7 @@ class Suite:
     family_rate: float = 0.1  # share of visits that are families of 2-4 on one account
     companion_rate: float = 0.0  # share of visits that are two accounts shopping together
     staff_visits_per_hour: float = 12.0
+    min_staff_visits: int = 0
     browse_only_rate: float = 0.08  # shoppers who leave with nothing
     max_items: int = 8
     # Behaviour per pick
@@ -60,6 +61,7 @@ SUITES: dict[str, Suite] = {
         companion_rate=0.35,
         handoff_rate=0.8,
         staff_visits_per_hour=30.0,
+        min_staff_visits=1,
         browse_only_rate=0.12,
         multi_unit_rate=0.25,
         put_back_own_rate=0.15,
