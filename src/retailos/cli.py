@@ -7,10 +7,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from retailos.billing.cli import app as billing_app
 from retailos.core.clock import SystemClock
 from retailos.core.db import Database
 from retailos.core.errors import Problem
 from retailos.core.settings import get_settings
+from retailos.ledger.cli import app as ledger_app
 from retailos.walkout.cli import app as walkout_app
 from retailos.webhooks.cli import app as webhooks_app
 
@@ -20,6 +22,8 @@ admin_app = typer.Typer(help="Tenants and API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(walkout_app, name="walkout", help="Walk-out stores: simulate, replay, score, report.")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(billing_app, name="billing")
 app.add_typer(webhooks_app, name="webhooks", help="Webhook delivery: run the worker.")
 
 console = Console()

@@ -54,6 +54,18 @@ def test_the_big_store_has_about_two_thousand_plates(tmp_path: Path) -> None:
     assert 1800 <= len(rec.store["plates"]) <= 2400
 
 
+def _payers(truth: dict[str, Any]) -> dict[int, str]:
+    """Units off the shelves at the end, each with the account that picked it."""
+    payer: dict[int, str] = {}
+    for action in sorted(truth["actions"], key=lambda a: a["t"]):
+        for unit in action["units"]:
+            if action["type"] == "pick":
+                payer[unit] = action["account_id"]
+            elif action["type"] in ("put", "restock"):
+                payer.pop(unit, None)
+    return payer
+
+
 def _replay_units(truth: dict[str, Any]) -> dict[str, dict[str, int]]:
     """Follow every unit through the actions: who picked it, and is it off the shelves."""
     payer: dict[int, str] = {}
@@ -118,19 +130,19 @@ def test_staff_restock_and_are_never_charged(hard: Recording) -> None:
 
 def test_a_put_back_on_another_plate_is_not_charged(hard: Recording) -> None:
     truth = _truth(hard)
-    picks = {u: a for a in truth["actions"] if a["type"] == "pick" for u in a["units"]}
-    wrong = [a for a in truth["actions"] if a["type"] == "put"
-             and any(picks[u]["plate"] != a["plate"] for u in a["units"] if u in picks)]  # fmt: skip
+    actions = sorted(truth["actions"], key=lambda a: a["t"])
+    picked_from = {u: a["plate"] for a in actions if a["type"] == "pick" for u in a["units"]}
+    wrong = [
+        a for a in actions
+        if a["type"] == "put" and any(picked_from.get(u) != a["plate"] for u in a["units"])
+    ]  # fmt: skip
     assert wrong, "the adversarial suite returns units to the wrong plate"
-    owed = _replay_units(truth)
+    payers = _payers(truth)
     for action in wrong:
-        for unit in action["units"]:
-            later_pick = any(
-                a["type"] == "pick" and unit in a["units"] and a["t"] > action["t"]
-                for a in truth["actions"]
-            )
-            if not later_pick:
-                assert unit not in {u for a in owed.values() for u in a}
+        again = [a for a in actions if a["type"] == "pick" and a["t"] > action["t"]
+                 and set(a["units"]) & set(action["units"])]  # fmt: skip
+        if not again:
+            assert not set(action["units"]) & set(payers)
 
 
 def test_plate_readings_change_by_the_weight_of_the_units_moved(hard: Recording) -> None:

@@ -10,14 +10,17 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from retailos.api import ops, problems
+from retailos.billing.api import router as billing_router
 from retailos.catalog.api import router as catalog_router
 from retailos.core.clock import Clock, SystemClock
 from retailos.core.db import Database
 from retailos.core.settings import Settings, get_settings
+from retailos.ledger.api import router as ledger_router
 from retailos.tenants.api import router as tenants_router
 from retailos.webhooks.api import router as webhooks_router
 
-ROUTERS = [tenants_router, catalog_router, webhooks_router]
+ROUTERS = [tenants_router, catalog_router, webhooks_router,
+           ledger_router, billing_router]
 
 
 def create_app(

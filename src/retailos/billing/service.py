@@ -225,13 +225,15 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
 
 
 def statement(session: Session, tenant_id: str, year: int, month: int, currency: str) -> Statement:
-    """The tenant's fees of one calendar month (UTC) by service line, from the usage records."""
+    """The tenant's fees of one calendar month (UTC) by service line, from the usage records:
+    the quantity and amount charged, the fees refunded (records with negative amounts), net."""
     currency = _currency(currency)
     start, end = month_bounds(year, month)
+    quantity = func.sum(case((UsageRecord.amount >= 0, UsageRecord.quantity), else_=0))
     charged = func.sum(case((UsageRecord.amount > 0, UsageRecord.amount), else_=0))
     refunded = func.sum(case((UsageRecord.amount < 0, -UsageRecord.amount), else_=0))
     rows = session.execute(
-        select(UsageRecord.service, func.sum(UsageRecord.quantity), charged, refunded)
+        select(UsageRecord.service, quantity, charged, refunded)
         .where(UsageRecord.tenant_id == tenant_id, UsageRecord.currency == currency,
                UsageRecord.recorded_at >= start, UsageRecord.recorded_at < end)
         .group_by(UsageRecord.service).order_by(UsageRecord.service)
