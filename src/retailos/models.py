@@ -9,6 +9,17 @@ from retailos.core.idempotency import IdempotencyRecord
 from retailos.core.outbox import OutboxEvent
 from retailos.inventory.models import Hold, HoldLine, Location, Movement, Stock
 from retailos.ledger.models import JournalEntry, JournalLine, LedgerAccount
+from retailos.orders.models import (
+    Cart,
+    CartLine,
+    Order,
+    OrderGroup,
+    OrderLine,
+    OrderReturn,
+    ReturnLine,
+    Shipment,
+    TaxRate,
+)
 from retailos.payments.models import Payment, ProcessedProviderEvent, Refund
 from retailos.payments.providers import (
     TestProviderCharge,
@@ -29,4 +40,6 @@ __all__ = [
     "FeeSchedule", "UsageRecord", "JournalEntry", "JournalLine", "LedgerAccount",
     "Payment", "ProcessedProviderEvent", "Refund", "TestProviderCharge", "TestProviderEvent",
     "TestProviderRefund", "TestProviderRequest",
+    "Cart", "CartLine", "Order", "OrderGroup", "OrderLine", "OrderReturn", "ReturnLine",
+    "Shipment", "TaxRate",
 ]

@@ -16,11 +16,12 @@ from retailos.core.clock import Clock, SystemClock
 from retailos.core.db import Database
 from retailos.core.settings import Settings, get_settings
 from retailos.ledger.api import router as ledger_router
+from retailos.orders.api import router as orders_router
 from retailos.payments.api import router as payments_router
 from retailos.tenants.api import router as tenants_router
 from retailos.webhooks.api import router as webhooks_router
 
-ROUTERS = [tenants_router, catalog_router, webhooks_router, payments_router,
+ROUTERS = [tenants_router, catalog_router, webhooks_router, payments_router, orders_router,
            ledger_router, billing_router]
 
 

@@ -44,8 +44,9 @@ def _customer(body: CustomerIn) -> Customer:
 
 
 def _placed(db: Session, result: CheckoutResult, response: Response) -> OrderGroupOut:
-    if not result.created:
-        response.status_code = 200  # an earlier checkout with this key or cart answered
+    if result.view is not None:
+        return OrderGroupOut.of(result.view)
+    response.status_code = 200  # an earlier checkout with this key or cart answered
     return OrderGroupOut.of(service.group_view(db, result.group))
 
 

@@ -46,6 +46,7 @@ from retailos.inventory import service as inventory
 from retailos.ledger import postings
 from retailos.orders import carts, events, states
 from retailos.orders.models import Cart, Order, OrderGroup, OrderLine, TaxRate
+from retailos.orders.views import GroupView, OrderView
 from retailos.orders.workflow import Step, Workflow
 from retailos.payments import service as payments
 from retailos.tenants.service import operator_tenant
@@ -97,6 +98,7 @@ class CheckoutState:
 class CheckoutResult:
     group: OrderGroup
     created: bool  # False: an earlier checkout with the same key or cart answered
+    view: GroupView | None = None  # what was written, when created
 
 
 class _AlreadyCheckedOut(Exception):
@@ -155,7 +157,7 @@ def create_order_group(st: CheckoutState) -> None:
         id=new_id("ogr"), tenant_id=st.tenant_id, idempotency_key=req.idempotency_key,
         cart_id=req.cart_id, currency=currency, customer_email=req.customer.email,
         customer_name=req.customer.name, subtotal=0, tax=0, total=0,
-        tax_rate_bp=st.tax_rate_bp, hold_id=None, payment_id=None, payment_status="none",
+        tax_rate_bp=st.tax_rate_bp, payment_id=None, payment_status="none",
         created_at=now,
     )
     by_seller: dict[str, list[str]] = defaultdict(list)
@@ -202,10 +204,7 @@ def create_order_group(st: CheckoutState) -> None:
         if existing is None:
             raise
         raise _AlreadyCheckedOut(existing) from None
-    st.session.add_all(st.orders)
-    st.session.add_all(st.lines)
-    if st.cart is not None:
-        carts.mark_checked_out(st.cart, st.clock, group.id)
+    # Orders and lines are written with the events, once their status is known: no updates.
 
 
 def _existing_group(
@@ -225,7 +224,6 @@ def reserve_stock(st: CheckoutState) -> None:
     ttl = timedelta(minutes=get_settings().reservation_minutes)
     st.hold_id = inventory.reserve(st.session, st.clock, st.tenant_id,
                                    sorted(st.quantities.items()), st.group.id, ttl)
-    st.group.hold_id = st.hold_id
 
 
 def release_stock(st: CheckoutState) -> None:
@@ -271,8 +269,7 @@ def authorise_payment(st: CheckoutState) -> None:
             st.session, st.clock, st.tenant_id, st.group.id, amount, st.request.card_number,
             authorisation_key(st.tenant_id, key, attempt),
         )
-        st.payment_id = st.group.payment_id = payment.id
-        st.payment_status = st.group.payment_status = payment.status
+        st.payment_id, st.payment_status = payment.id, payment.status
         if payment.status != "authorized":
             return  # pending confirmation: captured when `payment.authorized` arrives
         try:
@@ -286,8 +283,7 @@ def authorise_payment(st: CheckoutState) -> None:
         except BaseException:
             void_payment(st)
             raise
-        st.captured = True
-        st.payment_status = st.group.payment_status = payment.status
+        st.captured, st.payment_status = True, payment.status
         return
     raise Conflict("this checkout's earlier authorisations were voided; retry with a new "
                    "Idempotency-Key")
@@ -311,6 +307,8 @@ def undo_payment(st: CheckoutState) -> None:
 
 
 def post_sale(st: CheckoutState) -> None:
+    assert st.group is not None
+    st.group.payment_id, st.group.payment_status = st.payment_id, st.payment_status
     if not st.captured:
         return
     now = st.clock.now()
@@ -352,6 +350,10 @@ def fee_lines(order: Order, referral: int | None = None, per_order: int | None =
 
 def publish_events(st: CheckoutState) -> None:
     assert st.group is not None
+    st.session.add_all(st.orders)
+    st.session.add_all(st.lines)
+    if st.cart is not None:
+        carts.mark_checked_out(st.cart, st.clock, st.group.id)
     events.publish_group(st.session, st.clock, st.group, [o.id for o in st.orders])
     for order in st.orders:
         events.outbox.publish(st.session, st.clock, order.tenant_id, events.ORDER_PLACED,
@@ -383,18 +385,18 @@ def checkout(
     cart: Cart | None = None,
 ) -> CheckoutResult:
     """Place the order group for `request`, or return the one an earlier checkout with the same
-    Idempotency-Key (or cart) placed."""
-    if request.idempotency_key is not None or request.cart_id is not None:
-        existing = _existing_group(session, tenant_id, request.idempotency_key, request.cart_id)
-        if existing is not None:
-            return CheckoutResult(existing, created=False)
+    Idempotency-Key (or cart) placed: the claim step finds it without charging anything."""
     state = CheckoutState(session, clock, tenant_id, request, cart=cart)
     try:
         workflow().run(state)
     except _AlreadyCheckedOut as replay:
         return CheckoutResult(replay.group, created=False)
     assert state.group is not None
-    return CheckoutResult(state.group, created=True)
+    lines: dict[str, list[OrderLine]] = defaultdict(list)
+    for line in state.lines:
+        lines[line.order_id].append(line)
+    view = GroupView(state.group, [OrderView(o, lines[o.id], []) for o in state.orders])
+    return CheckoutResult(state.group, created=True, view=view)
 
 
 def checkout_cart(

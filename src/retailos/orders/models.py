@@ -59,7 +59,6 @@ class OrderGroup(Base):
     tax: Mapped[int]
     total: Mapped[int]
     tax_rate_bp: Mapped[int]
-    hold_id: Mapped[str | None] = mapped_column(String(40), default=None)
     payment_id: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
     # authorized, pending_confirmation, captured, voided
     payment_status: Mapped[str] = mapped_column(String(30), default="none")

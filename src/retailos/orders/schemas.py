@@ -9,7 +9,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from retailos.orders.carts import MAX_LINES, MAX_QUANTITY, CartView
-from retailos.orders.service import GroupView, OrderView
+from retailos.orders.views import GroupView, OrderView
 
 SkuId = Field(min_length=1, max_length=40)
 Quantity = Field(ge=1, le=MAX_QUANTITY)

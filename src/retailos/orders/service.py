@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,23 +37,11 @@ from retailos.orders.models import (
     Shipment,
     TaxRate,
 )
+from retailos.orders.views import GroupView, OrderView
 from retailos.payments import service as payments
 from retailos.tenants.service import operator_tenant
 
 MAX_TAX_BP = 10_000
-
-
-@dataclass(frozen=True)
-class OrderView:
-    order: Order
-    lines: list[OrderLine]
-    shipments: list[Shipment]
-
-
-@dataclass(frozen=True)
-class GroupView:
-    group: OrderGroup
-    orders: list[OrderView]
 
 
 # --- reading -----------------------------------------------------------------------------------

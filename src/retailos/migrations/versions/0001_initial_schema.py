@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 23:04:36.038107
+Create Date: 2026-11-25 23:08:08.365901
 """
 
 from __future__ import annotations
@@ -150,7 +150,6 @@ def upgrade() -> None:
     sa.Column('tax', sa.BigInteger(), nullable=False),
     sa.Column('total', sa.BigInteger(), nullable=False),
     sa.Column('tax_rate_bp', sa.BigInteger(), nullable=False),
-    sa.Column('hold_id', sa.String(length=40), nullable=True),
     sa.Column('payment_id', sa.String(length=40), nullable=True),
     sa.Column('payment_status', sa.String(length=30), nullable=False),
     sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
