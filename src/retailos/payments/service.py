@@ -220,7 +220,10 @@ def capture(
             payment_id=payment.id, available=payment.amount,
         )
     client = _connected(session, payment.provider)
-    result = _call(client.capture, payment.provider_ref, money, f"{payment.id}:capture")
+    # Keyed by the authorisation's own key, not our row's id: a retry after a crash makes a new
+    # row for the same provider charge, and must get the capture the provider already made.
+    result = _call(client.capture, payment.provider_ref, money,
+                   f"{tenant_id}:{payment.idempotency_key}:capture")
     _raise_for(result, "capture", payment.id)
     payment.captured_amount = money.amount
     payment.status = "captured"
