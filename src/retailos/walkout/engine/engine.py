@@ -30,7 +30,7 @@ RECEIPT_DEADLINE_S = 0.9  # issue a receipt this long after the exit even if eve
 PUT_WAIT_S = 5.0  # longest a put waits for picks on the same shelf to settle
 SAME_GROUP_M = 1.0  # plates of one shelf closer than this can exchange a unit in one move
 ATTRIBUTION_LEAD_S = 0.5  # the hand arrives a little before the load starts to change
-STRAY_PUT = 0.01  # prior units of a product a shopper puts back without holding it
+STRAY_PUT = 0.002  # chance that a shopper puts down a unit we do not know they hold
 MET_WEIGHT = 0.3  # a unit held on another account whose people met this one: could be handed
 STRANGER_WEIGHT = 0.02
 RESTOCK_UNIT_PENALTY = 0.2
@@ -38,6 +38,7 @@ RESTOCK_UNIT_PENALTY = 0.2
 # (roughly flat over 2 m), and the prior that a second person took part in one load change.
 LOG_BYSTANDER_DENSITY = float(np.log(0.5))
 LOG_SECOND_PICKER_PRIOR = float(np.log(0.1))
+NOBODY_SEEN_LOGLIK = -3.0  # a load change with no person tracked anywhere near it
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,10 @@ class Engine:
     def __init__(self, store: dict[str, Any]) -> None:
         self.layout: StoreLayout = build_layout(store)
         min_step = float(self.layout.unit_weight.min()) if self.layout.n_skus else 10.0
+        lay = self.layout
+        shelf_pos = np.einsum("pk,pk->p", lay.center[:, :2], lay.along)
         self.detector = LoadChangeDetector(
-            self.layout.n_plates, self.layout.sample_rate_hz, min_step
+            lay.n_plates, lay.sample_rate_hz, min_step, lay.shelf_key, shelf_pos
         )
         self.people = People(self.layout)
         self.stock = self.layout.initial_stock.astype(np.int64).copy()
@@ -155,7 +158,7 @@ class Engine:
         p = change.plate
         t1 = min(change.t_settle + 0.3, change.t_close)
         att = self.people.attribute(p, change.t_start - ATTRIBUTION_LEAD_S, t1)
-        who_ll = _log_softmax(att.loglik)
+        who_ll = self._touch_loglik(att.loglik)
         tids = att.track_ids.tolist()
         null = null_scores(change.delta_g, change.sd_g)
         if change.delta_g < 0:
@@ -168,7 +171,8 @@ class Engine:
                                    MAX_RESTOCK_UNITS)
             prior = self._put_prior(p, tids)
         d = decide(weight, prior, who_ll, null)
-        tid = tids[d.person] if d.person >= 0 else None
+        person = d.person if d.person < len(tids) else -1
+        tid = tids[person] if person >= 0 else None
         self.decisions.append(
             {"plate": lay.plate_ids[p], "t": change.t_close, "delta_g": change.delta_g,
              "kind": d.kind, "sku": lay.skus[d.sku] if d.sku >= 0 else None, "count": d.count,
@@ -177,11 +181,20 @@ class Engine:
         if d.kind != "units":
             return
         if change.delta_g < 0:
-            for share_tid, share in self._pickers(att.loglik, att.evidence, tids, d.person,
+            for share_tid, share in self._pickers(att.loglik, att.evidence, tids, person,
                                                   d.count):
                 self._apply_pick(p, d.sku, share, share_tid)
         else:
             self._apply_put(p, d.sku, d.count, tid)
+
+    @staticmethod
+    def _touch_loglik(loglik: np.ndarray) -> np.ndarray:
+        """Log-likelihood of the hand evidence if candidate k (chosen a priori uniformly) made
+        the change, relative to nobody touching the plate: so a change that no hand came near
+        stays unexplained rather than charged to whoever stood closest."""
+        if len(loglik) == 0:
+            return np.array([NOBODY_SEEN_LOGLIK])
+        return loglik - LOG_BYSTANDER_DENSITY - np.log(len(loglik))
 
     @staticmethod
     def _pickers(
@@ -219,8 +232,10 @@ class Engine:
                 lp = sku_lp[:, None] - RESTOCK_UNIT_PENALTY * (n_units[None, :] - 1)
             else:
                 held, weighted = self._holdings(person.account_id, tid)
-                units = weighted + STRAY_PUT
-                sku_lp = np.log(units / units.sum()) + np.log1p(planned)
+                total = weighted.sum()
+                known = weighted / total if total > 0 else weighted
+                sku_lp = np.log((1 - STRAY_PUT) * known + STRAY_PUT / lay.n_skus)
+                sku_lp += np.log1p(planned)
                 over = np.maximum(n_units[None, :] - np.maximum(held, 1)[:, None], 0)
                 lp = sku_lp[:, None] + count_logprior(MAX_RESTOCK_UNITS)[None, :] - 3.0 * over
             columns.append(lp)
@@ -317,10 +332,3 @@ class Engine:
             ]
         return {"account_id": account_id, "items": items, "exit_t": float(exit_t),
                 "emitted_t": float(max(emitted_t, exit_t))}
-
-
-def _log_softmax(x: np.ndarray) -> np.ndarray:
-    if len(x) == 0:
-        return x
-    m = float(np.max(x))
-    return x - m - np.log(np.exp(x - m).sum())

@@ -27,6 +27,7 @@ NOISE_BETA = 0.01  # per-block weight of the online noise estimate
 DEFAULT_SIGMA_G = 1.0  # block-mean noise sd used before a plate has data
 MIN_SIGMA_G = 0.05
 MAX_HOLD_S = 60.0  # a plate disturbed this long is re-based without an event
+NEIGHBOUR_M = 1.5  # plates this close on one shelf feel each other's hands
 HAND_TIMEOUT_S = 12.0  # a settled plate with a hand near it for this long closes anyway
 
 # sd of (new level - old level) in block-mean sds: a mean of SETTLE_BLOCKS blocks against an
@@ -57,8 +58,22 @@ class OpenDisturbance:
 class LoadChangeDetector:
     """Streaming detector over all plates of a store; feed it rows in time order."""
 
-    def __init__(self, n_plates: int, sample_rate_hz: float, min_step_g: float) -> None:
+    def __init__(
+        self,
+        n_plates: int,
+        sample_rate_hz: float,
+        min_step_g: float,
+        shelf_key: np.ndarray | None = None,
+        shelf_pos: np.ndarray | None = None,
+    ) -> None:
+        """`shelf_key` and `shelf_pos` (metres along the shelf) say which plates share a shelf.
+
+        A hand on one plate presses on its neighbours through the shelf, so a plate does not
+        count as settled while a neighbour within NEIGHBOUR_M is still moving.
+        """
         self.n_plates = n_plates
+        self.shelf_key = np.arange(n_plates) if shelf_key is None else shelf_key
+        self.shelf_pos = np.zeros(n_plates) if shelf_pos is None else shelf_pos
         self.block = max(1, int(round(sample_rate_hz / BLOCK_RATE_HZ)))
         self.min_step_g = min_step_g
         self._carry = np.empty((0, n_plates), dtype=np.float32)
@@ -196,6 +211,18 @@ class LoadChangeDetector:
         decay = (1.0 - DRIFT_ALPHA) ** np.arange(n - 1, -1, -1)
         self.level[plates] = (1.0 - DRIFT_ALPHA) ** n * level + DRIFT_ALPHA * (decay @ filled)
 
+    def _shaken_by(
+        self, plates: np.ndarray, steady: np.ndarray, unsteady: np.ndarray
+    ) -> np.ndarray:
+        """Which steady plates have a neighbour on their shelf that is still moving."""
+        moving = plates[unsteady]
+        if len(moving) == 0:
+            return np.zeros(len(steady), dtype=bool)
+        calm = plates[steady]
+        same = self.shelf_key[calm][:, None] == self.shelf_key[moving][None, :]
+        gap = np.abs(self.shelf_pos[calm][:, None] - self.shelf_pos[moving][None, :])
+        return (same & (gap <= NEIGHBOUR_M)).any(axis=1)
+
     def _step_active(
         self,
         means: np.ndarray,
@@ -246,6 +273,11 @@ class LoadChangeDetector:
                         long_hold = (t - start_t[steady]) > HAND_TIMEOUT_S
                         touched = hands_near(plates[steady], t) & ~long_hold
                         steady = steady[~touched]
+                    if len(steady):
+                        unsteady = disturbed.copy()
+                        unsteady[steady] = False
+                        shaken = self._shaken_by(plates, steady, unsteady)
+                        steady = steady[~shaken | ((t - start_t[steady]) > HAND_TIMEOUT_S)]
                     for i in steady.tolist():
                         new_level = float(ring[i].mean())
                         delta = new_level - start_level[i]
