@@ -38,6 +38,7 @@ RESTOCK_UNIT_PENALTY = 0.2
 # (roughly flat over 2 m), and the prior that a second person took part in one load change.
 LOG_BYSTANDER_DENSITY = float(np.log(0.5))
 LOG_SECOND_PICKER_PRIOR = float(np.log(0.1))
+CANDIDATE_WEIGHT_GAP = 30.0  # log-likelihood behind the best weight fit: not a candidate
 NOBODY_SEEN_LOGLIK = -3.0  # a load change with no person tracked anywhere near it
 
 
@@ -161,21 +162,28 @@ class Engine:
         who_ll = self._touch_loglik(att.loglik)
         tids = att.track_ids.tolist()
         null = null_scores(change.delta_g, change.sd_g)
-        if change.delta_g < 0:
-            weight = weight_loglik(change.delta_g, change.sd_g, lay.unit_weight, lay.unit_sd,
-                                   MAX_UNITS)
-            prior = pick_sku_prior(self.stock[p], lay.planogram[p])[:, None, None]
+        pick = change.delta_g < 0
+        max_units = MAX_UNITS if pick else MAX_RESTOCK_UNITS
+        weight = weight_loglik(change.delta_g, change.sd_g, lay.unit_weight, lay.unit_sd,
+                               max_units)
+        # Only products whose weight could explain the change need their priors worked out:
+        # priors are log-probabilities (at most a little above 0), so a product this far behind
+        # on weight alone cannot win.
+        best_by_sku = weight.max(axis=1)
+        skus = np.flatnonzero(best_by_sku >= best_by_sku.max() - CANDIDATE_WEIGHT_GAP)
+        weight = weight[skus]
+        if pick:
+            prior = pick_sku_prior(self.stock[p], lay.planogram[p])[skus, None, None]
             prior = prior + count_logprior(MAX_UNITS)[None, :, None]
         else:
-            weight = weight_loglik(change.delta_g, change.sd_g, lay.unit_weight, lay.unit_sd,
-                                   MAX_RESTOCK_UNITS)
-            prior = self._put_prior(p, tids)
+            prior = self._put_prior(p, tids, skus)
         d = decide(weight, prior, who_ll, null)
+        sku = int(skus[d.sku]) if d.sku >= 0 else -1
         person = d.person if d.person < len(tids) else -1
         tid = tids[person] if person >= 0 else None
         self.decisions.append(
             {"plate": lay.plate_ids[p], "t": change.t_close, "delta_g": change.delta_g,
-             "kind": d.kind, "sku": lay.skus[d.sku] if d.sku >= 0 else None, "count": d.count,
+             "kind": d.kind, "sku": lay.skus[sku] if sku >= 0 else None, "count": d.count,
              "track_id": tid, "margin": d.margin}
         )
         if d.kind != "units":
@@ -183,9 +191,9 @@ class Engine:
         if change.delta_g < 0:
             for share_tid, share in self._pickers(att.loglik, att.evidence, tids, person,
                                                   d.count):
-                self._apply_pick(p, d.sku, share, share_tid)
+                self._apply_pick(p, sku, share, share_tid)
         else:
-            self._apply_put(p, d.sku, d.count, tid)
+            self._apply_put(p, sku, d.count, tid)
 
     @staticmethod
     def _touch_loglik(loglik: np.ndarray) -> np.ndarray:
@@ -218,42 +226,47 @@ class Engine:
         first_share = (count + 1) // 2
         return [(tids[best], first_share), (tids[second], count - first_share)]
 
-    def _put_prior(self, plate: int, tids: list[int]) -> np.ndarray:
-        """Log prior [S, N, K] over what each candidate put down."""
+    def _put_prior(self, plate: int, tids: list[int], skus: np.ndarray) -> np.ndarray:
+        """Log prior [len(skus), N, K] over what each candidate put down."""
         lay = self.layout
         n_units = np.arange(1, MAX_RESTOCK_UNITS + 1)
-        planned = lay.planogram[plate].astype(np.float64)
+        planned = lay.planogram[plate, skus].astype(np.float64)
+        restock = lay.planogram[plate] + (self.stock[plate] > 0) + 0.01
+        restock_lp = np.log(restock[skus] / restock.sum())
+        accounts = [a for a, cart in self.carts.items() if a not in self._issued and cart.any()]
+        carts = (
+            np.stack([self.carts[a] for a in accounts]).astype(np.float64)
+            if accounts else np.zeros((0, lay.n_skus))
+        )
         columns = []
         for tid in tids or [-1]:
             person = self.people.persons.get(tid)
             if person is None or person.role != "shopper":
-                units = planned + (self.stock[plate] > 0) + 0.01
-                sku_lp = np.log(units / units.sum())
-                lp = sku_lp[:, None] - RESTOCK_UNIT_PENALTY * (n_units[None, :] - 1)
+                lp = restock_lp[:, None] - RESTOCK_UNIT_PENALTY * (n_units[None, :] - 1)
             else:
-                held, weighted = self._holdings(person.account_id, tid)
+                weighted = self._holding_weights(person.account_id, tid, accounts) @ carts
                 total = weighted.sum()
-                known = weighted / total if total > 0 else weighted
+                known = weighted[skus] / total if total > 0 else weighted[skus]
                 sku_lp = np.log((1 - STRAY_PUT) * known + STRAY_PUT / lay.n_skus)
                 sku_lp += np.log1p(planned)
+                held = carts[:, skus].sum(axis=0)
                 over = np.maximum(n_units[None, :] - np.maximum(held, 1)[:, None], 0)
                 lp = sku_lp[:, None] + count_logprior(MAX_RESTOCK_UNITS)[None, :] - 3.0 * over
             columns.append(lp)
         return np.stack(columns, axis=2)
 
-    def _holdings(self, account_id: str, tid: int) -> tuple[np.ndarray, np.ndarray]:
-        """Units this person could be holding: all units per sku, and weighted by likelihood."""
-        own = self.carts.get(account_id)
-        held = own.astype(np.float64) if own is not None else np.zeros(self.layout.n_skus)
-        weighted = held.copy()
-        for other, cart in self.carts.items():
-            if other == account_id or other in self._issued or not cart.any():
+    def _holding_weights(self, account_id: str, tid: int, accounts: list[str]) -> np.ndarray:
+        """How likely this person is to hold each account's units: their own for certain,
+        those of people they came close to (a hand-off) somewhat, anyone else's barely."""
+        weights = np.empty(len(accounts))
+        for i, other in enumerate(accounts):
+            if other == account_id:
+                weights[i] = 1.0
                 continue
             members = self.people.accounts[other].members
-            w = MET_WEIGHT if any(self.people.met(tid, m) for m in members) else STRANGER_WEIGHT
-            held = held + cart
-            weighted = weighted + w * cart
-        return held, weighted
+            met = any(self.people.met(tid, m) for m in members)
+            weights[i] = MET_WEIGHT if met else STRANGER_WEIGHT
+        return weights
 
     def _account_of(self, tid: int | None) -> str | None:
         """The chargeable account of a shopper, None for staff, strangers and closed accounts."""
