@@ -248,7 +248,7 @@ def return_items(
     if order.status not in states.RETURNABLE:
         raise IllegalTransition(
             f"order {order.id} is {order.status}; only shipped or delivered orders take returns",
-            order_id=order.id, status=order.status)
+            order_id=order.id, current_status=order.status)
     if not lines:
         raise InvalidInput("a return needs at least one line", field="lines")
     wanted: dict[str, int] = defaultdict(int)

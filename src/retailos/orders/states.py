@@ -26,6 +26,6 @@ def check_transition(order_id: str, current: str, wanted: str) -> None:
     if wanted not in TRANSITIONS.get(current, frozenset()):
         raise IllegalTransition(
             f"order {order_id} is {current}; it cannot become {wanted}",
-            order_id=order_id, status=current, wanted=wanted,
+            order_id=order_id, current_status=current, wanted=wanted,
             allowed=sorted(TRANSITIONS.get(current, frozenset())),
         )
