@@ -39,6 +39,9 @@ RESTOCK_UNIT_PENALTY = 0.2
 LOG_BYSTANDER_DENSITY = float(np.log(0.5))
 LOG_SECOND_PICKER_PRIOR = float(np.log(0.1))
 CANDIDATE_WEIGHT_GAP = 30.0  # log-likelihood behind the best weight fit: not a candidate
+# Upper bound on what a product's location prior and the best hand evidence can add to its
+# weight fit; a change that "nothing changed" beats by more is settled without looking further.
+MAX_PRIOR_AND_TOUCH_GAIN = 5.0
 NOBODY_SEEN_LOGLIK = -3.0  # a load change with no person tracked anywhere near it
 
 
@@ -158,17 +161,21 @@ class Engine:
         lay = self.layout
         p = change.plate
         t1 = min(change.t_settle + 0.3, change.t_close)
-        att = self.people.attribute(p, change.t_start - ATTRIBUTION_LEAD_S, t1)
-        who_ll = self._touch_loglik(att.loglik)
-        tids = att.track_ids.tolist()
         null = null_scores(change.delta_g, change.sd_g)
         pick = change.delta_g < 0
         max_units = MAX_UNITS if pick else MAX_RESTOCK_UNITS
         weight = weight_loglik(change.delta_g, change.sd_g, lay.unit_weight, lay.unit_sd,
                                max_units)
-        # Only products whose weight could explain the change need their priors worked out:
-        # priors are log-probabilities (at most a little above 0), so a product this far behind
-        # on weight alone cannot win.
+        if null[0] >= float(weight.max()) + MAX_PRIOR_AND_TOUCH_GAIN:
+            # No product can beat "nothing changed" (a bump, a touch): skip the people.
+            self.decisions.append(
+                {"plate": lay.plate_ids[p], "t": change.t_close, "delta_g": change.delta_g,
+                 "kind": "no-change", "sku": None, "count": 0, "track_id": None, "margin": None}
+            )
+            return
+        att = self.people.attribute(p, change.t_start - ATTRIBUTION_LEAD_S, t1)
+        who_ll = self._touch_loglik(att.loglik)
+        tids = att.track_ids.tolist()
         best_by_sku = weight.max(axis=1)
         skus = np.flatnonzero(best_by_sku >= best_by_sku.max() - CANDIDATE_WEIGHT_GAP)
         weight = weight[skus]

@@ -144,18 +144,32 @@ class People:
         return acct
 
     def _note_encounters(self, tracks: Tracks) -> None:
-        """Remember pairs of people whose heads came within hand-off distance."""
+        """Remember pairs of people whose heads came within hand-off distance.
+
+        People are compared once per HANDOFF_BIN_S, all bins of the chunk at once: each bin's
+        heads go into a padded [bins, people, 2] block and every pair is measured.
+        """
         bins = np.floor(tracks.t / HANDOFF_BIN_S).astype(np.int64)
-        for b in np.unique(bins):
-            rows = np.flatnonzero(bins == b)
-            tids, first = np.unique(tracks.track_id[rows], return_index=True)
-            if len(tids) < 2:
-                continue
-            xy = tracks.head[rows[first], :2].astype(np.float64)
-            d = np.linalg.norm(xy[:, None, :] - xy[None, :, :], axis=2)
-            i, j = np.nonzero(np.triu(d < HANDOFF_M, k=1))
-            for a, c in zip(tids[i].tolist(), tids[j].tolist(), strict=True):
-                self.encounters.add((min(a, c), max(a, c)))
+        key = (bins - bins[0]) * (1 << 32) + tracks.track_id
+        _, first = np.unique(key, return_index=True)  # one row per (bin, person)
+        b = bins[first] - bins[0]
+        tid = tracks.track_id[first]
+        xy = tracks.head[first, :2].astype(np.float64)
+        starts = np.searchsorted(b, b, side="left")
+        rank = np.arange(len(b)) - starts
+        width = int(rank.max()) + 1 if len(rank) else 0
+        if width < 2:
+            return
+        n_bins = int(b.max()) + 1
+        pos = np.full((n_bins, width, 2), np.nan)
+        ids = np.full((n_bins, width), -1, dtype=np.int64)
+        pos[b, rank] = xy
+        ids[b, rank] = tid
+        d = np.linalg.norm(pos[:, :, None, :] - pos[:, None, :, :], axis=3)
+        close = (d < HANDOFF_M) & np.triu(np.ones((width, width), dtype=bool), k=1)
+        bb, i, j = np.nonzero(close)
+        for a, c in set(zip(ids[bb, i].tolist(), ids[bb, j].tolist(), strict=True)):
+            self.encounters.add((min(a, c), max(a, c)))
 
     # ---- queries ------------------------------------------------------------------------
 
@@ -186,15 +200,18 @@ class People:
     def attribute(self, plate: int, t0: float, t1: float) -> Attribution:
         """Log-likelihood, per person seen in [t0, t1], that their hand made the change."""
         rows = self._rows(t0, t1)
-        tid = self._tid[rows]
-        if len(tid) == 0:
-            return Attribution(np.empty(0, dtype=np.int64), np.empty(0), [])
-        ids, inv = np.unique(tid, return_inverse=True)
-        k = len(ids)
         plates = np.array([plate])
         head_d = self.layout.floor_distance_to_front(self._head[rows], plates)[:, 0]
-        lw_d = self.layout.distance_to_plates(self._lw[rows], plates)[:, 0]
-        rw_d = self.layout.distance_to_plates(self._rw[rows], plates)[:, 0]
+        near = head_d < NEAR_M
+        tid = self._tid[rows][near]
+        if len(tid) == 0:
+            return Attribution(np.empty(0, dtype=np.int64), np.empty(0), [])
+        head_d = head_d[near]
+        lw, rw = self._lw[rows][near], self._rw[rows][near]
+        ids, inv = np.unique(tid, return_inverse=True)
+        k = len(ids)
+        lw_d = self.layout.distance_to_plates(lw, plates)[:, 0]
+        rw_d = self.layout.distance_to_plates(rw, plates)[:, 0]
         wrist_d = np.fmin(lw_d, rw_d)
         blind = np.isnan(lw_d) | np.isnan(rw_d)
         best_head = np.full(k, np.inf)
