@@ -23,7 +23,7 @@ HEAD_SD_M = 0.30  # head only: much weaker evidence
 REACH_M = 0.70  # how far in front of the head a hand can reach on the floor
 NEAR_M = 1.5  # a person whose head stays farther than this from a plate cannot touch it
 HANDOFF_M = 1.0  # people this close (heads on the floor) could have handed a unit over
-HANDOFF_BIN_S = 0.5
+HANDOFF_BIN_S = 1.0
 
 
 @dataclass

@@ -137,20 +137,40 @@ class LoadChangeDetector:
     # ---- internals ----------------------------------------------------------------------
 
     def _block_means(self, weights: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Means of consecutive groups of `block` rows; leftover rows wait for the next chunk."""
+        """Means of consecutive groups of `block` rows; leftover rows wait for the next chunk.
+
+        Only the few rows that straddle a chunk boundary are copied; the chunk itself is
+        reduced in place.
+        """
         b = self.block
+        first: list[tuple[np.ndarray, np.ndarray]] = []
         if len(self._carry):
-            weights = np.concatenate([self._carry, weights.astype(np.float32, copy=False)])
-            times = np.concatenate([self._carry_t, times])
+            need = b - len(self._carry)
+            head = np.concatenate([self._carry, weights[:need]])
+            head_t = np.concatenate([self._carry_t, times[:need]])
+            if len(head_t) < b:
+                self._carry, self._carry_t = head, head_t
+                return np.empty((0, self.n_plates)), np.empty(0)
+            first.append(self._reduce(head, head_t))
+            weights, times = weights[need:], times[need:]
         n_blocks = len(times) // b
         used = n_blocks * b
         self._carry = weights[used:].copy()
         self._carry_t = times[used:].copy()
+        body = self._reduce(weights[:used], times[:used])
+        if not first:
+            return body
+        return np.concatenate([first[0][0], body[0]]), np.concatenate([first[0][1], body[1]])
+
+    def _reduce(self, rows: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Block means of rows whose count is a multiple of the block; NaN readings skipped."""
+        b = self.block
+        n_blocks = len(times) // b
         if n_blocks == 0:
             return np.empty((0, self.n_plates)), np.empty(0)
-        body = weights[:used].reshape(n_blocks, b, self.n_plates)
-        sums = body.sum(axis=1, dtype=np.float64) if b > 1 else body[:, 0].astype(np.float64)
-        means = sums / b
+        body = rows.reshape(n_blocks, b, self.n_plates)
+        means = body.sum(axis=1).astype(np.float64) if b > 1 else body[:, 0].astype(np.float64)
+        means /= b
         lost = np.isnan(means)
         if lost.any():
             cols = np.flatnonzero(lost.any(axis=0))
@@ -160,7 +180,7 @@ class LoadChangeDetector:
             total = np.where(ok, sub, 0.0).sum(axis=1, dtype=np.float64)
             with np.errstate(invalid="ignore", divide="ignore"):
                 means[:, cols] = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-        return means, times[b - 1 : used : b]
+        return means, times[b - 1 :: b]
 
     def _successive_differences(self, means: np.ndarray) -> np.ndarray:
         series = np.concatenate([self._last_mean[None, :], means])
@@ -197,7 +217,7 @@ class LoadChangeDetector:
         ok = ~np.isnan(sq)
         n_ok = ok.sum(axis=0)
         mean_sq = np.where(ok, sq, 0.0).sum(axis=0) / np.maximum(n_ok, 1)
-        weight = 1.0 - (1.0 - NOISE_BETA) ** n_ok
+        weight = -np.expm1(n_ok * np.log1p(-NOISE_BETA))
         self.var[plates] = (1 - weight) * var + weight * mean_sq / 2
 
     def _track_drift(self, means: np.ndarray, plates: np.ndarray) -> None:
@@ -207,7 +227,8 @@ class LoadChangeDetector:
         n = means.shape[0]
         level = self.level[plates]
         bound = 2 * DRIFT_CLIP_SIGMAS * self.sigma()[plates]
-        filled = level + np.clip(np.where(np.isnan(means), level, means) - level, -bound, bound)
+        step = np.where(np.isnan(means), 0.0, means - level)
+        filled = level + np.minimum(np.maximum(step, -bound), bound)
         decay = (1.0 - DRIFT_ALPHA) ** np.arange(n - 1, -1, -1)
         self.level[plates] = (1.0 - DRIFT_ALPHA) ** n * level + DRIFT_ALPHA * (decay @ filled)
 
@@ -256,8 +277,10 @@ class LoadChangeDetector:
                 start_level[begin] = level[begin]
                 ring_n[begin] = 0
             calm = valid & ~disturbed
-            step = np.clip(x[calm] - level[calm], -clip[calm], clip[calm])
-            level[calm] += DRIFT_ALPHA * step
+            if calm.any():
+                bound = clip[calm]
+                step = np.minimum(np.maximum(x[calm] - level[calm], -bound), bound)
+                level[calm] += DRIFT_ALPHA * step
             push = valid & disturbed
             if push.any():
                 pos = ring_n[push] % SETTLE_BLOCKS
