@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from retailos.billing.cli import app as billing_app
+from retailos.catalog.cli import app as catalog_app
 from retailos.core.clock import SystemClock
 from retailos.core.db import Database
 from retailos.core.errors import Problem
@@ -21,6 +22,7 @@ db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 admin_app = typer.Typer(help="Tenants and API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
+app.add_typer(catalog_app, name="catalog")
 app.add_typer(walkout_app, name="walkout", help="Walk-out stores: simulate, replay, score, report.")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(billing_app, name="billing")
