@@ -15,7 +15,7 @@ from retailos.sim.store.suites import Suite
 
 PLATE_DEPTH_M = 0.45
 GONDOLA_DEPTH_M = 0.5
-AISLE_WIDTH_M = 1.9
+AISLE_WIDTH_M = 2.1
 WALL_MARGIN_M = 0.6
 FRONT_ZONE_M = 3.2  # gates, then the front cross aisle, then the gondolas
 BACK_AISLE_M = 1.6

@@ -19,7 +19,7 @@ from retailos.sim.store.suites import Suite
 
 FOLLOW_LAG_S = 0.8  # each follower walks this far behind the one before
 SIDE_STEP_M = 0.62  # followers stand this far along the shelf from the leader at a stop
-STANDOFF_M = (0.32, 0.5)  # body centre to shelf front while reaching
+STANDOFF_M = (0.32, 0.45)  # body centre to shelf front while reaching
 END_MARGIN_S = 2.5  # everyone is out this long before the recording ends
 
 
@@ -102,6 +102,8 @@ class _Planner:
         self.next_account = 1
         self.next_staff = 1
         self.planogram_skus = sorted(shelving.planogram)
+        # Where people stand still, and when: (t0, t1, x, y). Nobody stands inside another.
+        self.occupied: list[tuple[float, float, float, float]] = []
 
     # ------------------------------------------------------------------ arrivals
 
@@ -173,7 +175,16 @@ class _Planner:
                 other = f"acct-{self.next_account}"
                 self.next_account += 1
                 members.append(self._new_member(other, "shopper", rng.uniform(1.55, 1.9), 1))
+            if kind == "family" and rng.uniform() < 0.4:
+                # The family splits up at the door: one account, separate paths.
+                for k, member in enumerate(members):
+                    member.lag_s, member.offset = 0.0, np.zeros(2)
+                    self._commit([member], t_enter + k * rng.uniform(0.6, 1.6), "solo")
+                return
+        self._commit(members, t_enter, kind)
 
+    def _commit(self, members: list[Member], t_enter: float, kind: str) -> None:
+        """Schedule the group's visit (shortened if need be) and add it to the plan."""
         tasks = self._tasks(members, kind)
         for _attempt in range(6):
             result = self._schedule(members, tasks, t_enter, kind)
@@ -185,7 +196,8 @@ class _Planner:
             tasks = tasks[:-1]
         else:
             return
-        group, reaches = result
+        group, reaches, occupied = result
+        self.occupied.extend(occupied)
         base = len(self.plan.members)
         gid = len(self.plan.groups)
         group.members = list(range(base, base + len(members)))
@@ -227,7 +239,14 @@ class _Planner:
                 plate = int(plates[int(rng.integers(len(plates)))])
                 who = int(rng.integers(len(members)))
                 if members[who].height_m < 1.5 and lay.center[plate, 2] > 1.0:
-                    who = int(rng.choice(adults))  # children reach the low shelves only
+                    # Children reach the low shelves only; alone, they skip what is too high.
+                    low = [int(p) for p in plates if lay.center[int(p), 2] <= 1.0]
+                    if adults:
+                        who = int(rng.choice(adults))
+                    elif low:
+                        plate = low[int(rng.integers(len(low)))]
+                    else:
+                        continue
                 actions = []
                 if qty < 0:
                     actions.append((who, "pick", plate, sku, 1))
@@ -283,7 +302,7 @@ class _Planner:
 
     def _schedule(
         self, members: list[Member], tasks: list[list[tuple]], t_enter: float, kind: str
-    ) -> tuple[Group, list[Reach]] | None:
+    ) -> tuple[Group, list[Reach], list[tuple[float, float, float, float]]] | None:
         rng, s, lay = self.rng, self.suite, self.layout
         group = Group(members=[])
         gate_id = int(rng.integers(len(lay.gates)))
@@ -297,6 +316,7 @@ class _Planner:
         held: dict[int, list[int]] = {k: [] for k in range(len(members))}  # member -> reach ids
         next_id = len(self.plan.reaches)
         handoff_done = False
+        occupied: list[tuple[float, float, float, float]] = []
         companions = kind == "companions"
 
         for stop_index, stop in enumerate(tasks):
@@ -306,7 +326,11 @@ class _Planner:
             front = lay.front_edge(plate)
             stand = front[:2] + facing * rng.uniform(*STANDOFF_M)
             stand[1] += rng.uniform(-0.12, 0.12)
-            anchor = stand - members[reacher].offset
+            anchor, wait = self._free_anchor(stand - members[reacher].offset, facing, members, t)
+            if wait > 0:
+                t += wait  # waits where it is for the spot to clear
+                group.key_t.append(t)
+                group.key_xy.append(here.copy())
             for point in _route(lay, here, anchor):
                 t += float(np.linalg.norm(point - here)) / speed
                 group.key_t.append(t)
@@ -417,6 +441,9 @@ class _Planner:
             group.key_t.append(d1)
             group.key_xy.append(here.copy())
             group.dwells.append((d0, d1, facing.copy()))
+            for m in members:
+                spot = here + m.offset
+                occupied.append((d0 + m.lag_s, d1 + m.lag_s, float(spot[0]), float(spot[1])))
 
         for point in _route(lay, here, gate_xy):
             t += float(np.linalg.norm(point - here)) / speed
@@ -431,7 +458,36 @@ class _Planner:
             m.t_enter = round(t_enter + m.lag_s, 3)
             m.t_exit = round(t_exit + m.lag_s, 3)
         group.key_t = _strictly_increasing(group.key_t)
-        return group, reaches
+        return group, reaches, occupied
+
+    def _free_anchor(
+        self, anchor: np.ndarray, facing: np.ndarray, members: list[Member], t: float
+    ) -> tuple[np.ndarray, float]:
+        """Where to stand, and how long to wait first, so as not to stand inside someone.
+
+        Step sideways along the shelf if the spot is taken; if every nearby spot is taken,
+        wait until the blocking shopper leaves, as people do.
+        """
+        along = np.array([-facing[1], facing[0]])
+        window = 25.0  # a stop rarely lasts longer
+        busy = [(t1, x, y) for t0, t1, x, y in self.occupied if t0 < t + window and t1 > t]
+        if not busy:
+            return anchor, 0.0
+        spots = np.array([(x, y) for _, x, y in busy])
+        for shift in (0.0, 0.45, -0.45, 0.25, -0.25):
+            candidate = anchor + along * shift
+            clear = all(
+                np.min(np.linalg.norm(spots - (candidate + m.offset), axis=1)) >= 0.6
+                for m in members
+            )
+            if clear:
+                return candidate, 0.0
+        blocking = [
+            t1
+            for t1, x, y in busy
+            if min(np.linalg.norm(np.array([x, y]) - (anchor + m.offset)) for m in members) < 0.6
+        ]
+        return anchor, min(max(blocking) - t + 0.3, 20.0)
 
 
 def _strictly_increasing(times: list[float]) -> list[float]:

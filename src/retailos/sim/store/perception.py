@@ -20,6 +20,7 @@ FPS = 15.0
 SMOOTH_S = 0.3  # people round corners and ease into stops
 HEAD_NOISE_M = 0.02
 WRIST_NOISE_M = 0.03
+KEEP_RIGHT_M = 0.25
 
 
 def render_tracks(plan: Plan, layout: Layout, suite: Suite, rng: np.random.Generator) -> Tracks:
@@ -118,6 +119,9 @@ def _body(plan: Plan, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     if len(t) > 1:
         heading = _smooth(heading, sigma / 2)
         heading /= np.maximum(np.linalg.norm(heading, axis=1, keepdims=True), 1e-9)
+    # Walkers keep to the right of the aisle, so people pass each other instead of through.
+    right = np.stack([heading[:, 1], -heading[:, 0]], axis=1)
+    pos = pos + KEEP_RIGHT_M * right * (1.0 - weight)[:, None]
     return t, pos, heading, weight
 
 
