@@ -14,6 +14,7 @@ from retailos.core.db import Database
 from retailos.core.errors import Problem
 from retailos.core.settings import get_settings
 from retailos.ledger.cli import app as ledger_app
+from retailos.orders.cli import app as orders_app
 from retailos.walkout.cli import app as walkout_app
 from retailos.webhooks.cli import app as webhooks_app
 
@@ -26,6 +27,7 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(walkout_app, name="walkout", help="Walk-out stores: simulate, replay, score, report.")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(billing_app, name="billing")
+app.add_typer(orders_app, name="orders")
 app.add_typer(webhooks_app, name="webhooks", help="Webhook delivery: run the worker.")
 
 console = Console()

@@ -16,8 +16,9 @@ from retailos.core.outbox import OutboxEvent
 from retailos.ledger import service as ledger
 from retailos.orders import service as orders
 from retailos.orders import states
+from retailos.payments import providers
 from retailos.payments import service as payments
-from retailos.payments.providers import TestProvider, TestProviderCharge
+from retailos.payments.providers import TestProvider
 from tests.conftest import Actor
 from tests.orders.conftest import PENDING, Store, available, charges, place, stock_store
 
@@ -218,10 +219,11 @@ def test_a_pending_payment_is_captured_when_confirmed_and_only_once(
 
     payment_id = group["payment"]["id"]
     with processor._transaction() as conn:
-        ref = conn.execute(select(TestProviderCharge.id)).scalar_one()
+        ref = conn.execute(select(providers.TestProviderCharge.id)).scalar_one()
     processor.confirm(ref)
     with db.transaction() as s:
-        payments.handle_provider_event(s, clock, processor.events()[0])
+        acted = payments.handle_provider_event(s, clock, processor.events()[0])
+        assert acted is not None and acted.status == "authorized", processor.events()
     for _ in range(2):  # the outbox may deliver twice
         with db.transaction() as s:
             orders.on_payment_authorized(s, clock, store.tenant_id, payment_id)
