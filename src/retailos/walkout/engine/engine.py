@@ -23,7 +23,7 @@ from retailos.walkout.engine.decide import (
 )
 from retailos.walkout.engine.layout import StoreLayout, build_layout
 from retailos.walkout.engine.people import Account, People
-from retailos.walkout.engine.signal import LoadChange, LoadChangeDetector
+from retailos.walkout.engine.signal import NEIGHBOUR_M, LoadChange, LoadChangeDetector
 from retailos.walkout.recording import Chunk
 
 RECEIPT_DEADLINE_S = 0.9  # issue a receipt this long after the exit even if events are open
@@ -42,7 +42,8 @@ CANDIDATE_WEIGHT_GAP = 30.0  # log-likelihood behind the best weight fit: not a 
 # Upper bound on what a product's location prior and the best hand evidence can add to its
 # weight fit; a change that "nothing changed" beats by more is settled without looking further.
 MAX_PRIOR_AND_TOUCH_GAIN = 5.0
-NOBODY_SEEN_LOGLIK = -3.0  # a load change with no person tracked anywhere near it
+NOBODY_SEEN_LOGLIK = -3.0
+GAP_SETTLE_S = 0.2  # after a hand lets go, the plate rings this long before it can be read
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Engine:
             lay.n_plates, lay.sample_rate_hz, min_step, lay.shelf_key, shelf_pos
         )
         self.people = People(self.layout)
+        self._neighbours = _shelf_neighbours(lay.shelf_key, shelf_pos, NEIGHBOUR_M)
         self.stock = self.layout.initial_stock.astype(np.int64).copy()
         self.carts: dict[str, np.ndarray] = {}
         self.decisions: list[dict[str, Any]] = []  # one per explained load change, diagnostics
@@ -156,8 +158,50 @@ class Engine:
                 self._resolve(change)
         self._pending_puts = waiting
 
-    def _resolve(self, change: LoadChange) -> None:
+    def _split_at_gaps(self, change: LoadChange) -> list[LoadChange]:
+        """Cut a change into the parts made by separate hand contacts.
+
+        Two people taking turns at a plate (or one person picking, then putting back) often
+        leave it no time to settle in between; where the tracks show a hand-free span, the
+        plate's level there is read from the block history and each part is explained alone.
+        """
+        gaps = self.people.contact_gaps(
+            self._neighbours[change.plate], change.t_start - ATTRIBUTION_LEAD_S,
+            change.t_settle + 0.2,
+        )
+        if not gaps:
+            return [change]
+        levels, cuts = [], []
+        for g0, g1 in gaps:
+            t, x = self.detector.block_history(change.plate, g0 + GAP_SETTLE_S, g1)
+            x = x[~np.isnan(x)]
+            if len(x) == 0:
+                continue
+            levels.append((float(np.median(x)), float(np.ptp(x)) / 2))
+            cuts.append((g0, g1))
+        if not cuts:
+            return [change]
+        parts = []
+        before, start = change.start_level_g, change.t_start
+        for (level, spread), (g0, g1) in zip(levels, cuts, strict=True):
+            sd = float(np.hypot(change.sd_g, spread))
+            parts.append(LoadChange(change.plate, start, g0, min(g0 + 0.3, change.t_close),
+                                    level - before, sd, before))
+            before, start = level, g1 - ATTRIBUTION_LEAD_S
+        end_level = change.start_level_g + change.delta_g
+        last_sd = float(np.hypot(change.sd_g, levels[-1][1]))
+        parts.append(LoadChange(change.plate, start, change.t_settle, change.t_close,
+                                end_level - before, last_sd, before))
+        return parts
+
+    def _resolve(self, change: LoadChange, whole: bool = True) -> None:
         """Explain one load change with the MAP hypothesis and apply it to stock and carts."""
+        if whole:
+            parts = self._split_at_gaps(change)
+            if len(parts) > 1:
+                for part in parts:
+                    self._resolve(part, whole=False)
+                return
         lay = self.layout
         p = change.plate
         t1 = min(change.t_settle + 0.3, change.t_close)
@@ -352,3 +396,17 @@ class Engine:
             ]
         return {"account_id": account_id, "items": items, "exit_t": float(exit_t),
                 "emitted_t": float(max(emitted_t, exit_t))}
+
+
+def _shelf_neighbours(shelf_key: np.ndarray, shelf_pos: np.ndarray, reach_m: float
+                      ) -> list[np.ndarray]:  # fmt: skip
+    """For each plate, itself and the plates of its shelf within reach_m along it."""
+    neighbours: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(shelf_key)
+    order = np.argsort(shelf_key, kind="stable")
+    bounds = np.flatnonzero(np.diff(shelf_key[order])) + 1
+    for members in np.split(order, bounds):
+        pos = shelf_pos[members]
+        close = np.abs(pos[:, None] - pos[None, :]) <= reach_m
+        for i, p in enumerate(members.tolist()):
+            neighbours[p] = members[close[i]]
+    return neighbours

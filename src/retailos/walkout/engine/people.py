@@ -22,6 +22,8 @@ LAST_WRIST_MAX_AGE_S = 2.0
 HEAD_SD_M = 0.30  # head only: much weaker evidence
 REACH_M = 0.70  # how far in front of the head a hand can reach on the floor
 NEAR_M = 1.5  # a person whose head stays farther than this from a plate cannot touch it
+GAP_MARGIN_M = 0.05  # a wrist this much beyond contact range may still be leaving the plate
+MIN_GAP_S = 0.45  # a hand-free span this long lets the plate's level be read between contacts
 HANDOFF_M = 1.0  # people this close (heads on the floor) could have handed a unit over
 HANDOFF_BIN_S = 1.0
 
@@ -236,6 +238,30 @@ class People:
                 kind = "last-wrist" if ll_last > ll_head[i] else "head"
             evidence.append(kind)
         return Attribution(ids.astype(np.int64), loglik, evidence)
+
+    def contact_gaps(self, plates: np.ndarray, t0: float, t1: float) -> list[tuple[float, float]]:
+        """Spans inside [t0, t1], between two hand contacts, when no hand could have been on
+        any of `plates` (a plate and the neighbours that press on it through the shelf): no seen
+        wrist within CONTACT_M and no unseen wrist of someone within reach. Between contacts
+        the plate carries only its load, so its level can be read."""
+        rows = self._rows(t0, t1)
+        head_d = self.layout.floor_distance_to_front(self._head[rows], plates).min(axis=1)
+        near = head_d < NEAR_M
+        if not near.any():
+            return []
+        t = self._t[rows][near]
+        lw_d = self.layout.distance_to_plates(self._lw[rows][near], plates).min(axis=1)
+        rw_d = self.layout.distance_to_plates(self._rw[rows][near], plates).min(axis=1)
+        touching = (lw_d < CONTACT_M + GAP_MARGIN_M) | (rw_d < CONTACT_M + GAP_MARGIN_M)
+        unseen = (np.isnan(lw_d) | np.isnan(rw_d)) & (head_d[near] < REACH_M)
+        frames, inv = np.unique(t, return_inverse=True)
+        contact = np.zeros(len(frames), dtype=bool)
+        np.logical_or.at(contact, inv, touching | unseen)
+        hit = frames[contact]
+        if len(hit) < 2:
+            return []
+        wide = np.flatnonzero(np.diff(hit) >= MIN_GAP_S)
+        return [(float(hit[i]), float(hit[i + 1])) for i in wide]
 
     def _last_wrist_distance(self, track_id: int, plate: int, t0: float) -> float | None:
         rows = self._rows(t0 - LAST_WRIST_MAX_AGE_S, t0)

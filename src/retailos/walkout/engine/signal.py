@@ -28,7 +28,8 @@ DEFAULT_SIGMA_G = 1.0  # block-mean noise sd used before a plate has data
 MIN_SIGMA_G = 0.05
 MAX_HOLD_S = 60.0  # a plate disturbed this long is re-based without an event
 NEIGHBOUR_M = 1.5  # plates this close on one shelf feel each other's hands
-HAND_TIMEOUT_S = 12.0  # a settled plate with a hand near it for this long closes anyway
+HAND_TIMEOUT_S = 12.0
+HISTORY_BLOCKS = 600  # a minute of block means kept for re-reading events
 
 # sd of (new level - old level) in block-mean sds: a mean of SETTLE_BLOCKS blocks against an
 # exponential average of the earlier ones
@@ -47,6 +48,7 @@ class LoadChange:
     t_close: float  # when the new level was confirmed: the engine knows the event from here
     delta_g: float
     sd_g: float  # standard deviation of delta_g from the plate's noise
+    start_level_g: float = 0.0  # the settled (raw) reading before the change
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,25 @@ class LoadChangeDetector:
         self._ring = np.full((n_plates, SETTLE_BLOCKS), np.nan)
         self._ring_t = np.zeros((n_plates, SETTLE_BLOCKS))
         self._ring_n = np.zeros(n_plates, dtype=np.int64)
+        # Recent block means of every plate, so an event can be re-read between hand contacts.
+        self._hist = np.full((HISTORY_BLOCKS, n_plates), np.nan, dtype=np.float32)
+        self._hist_t = np.full(HISTORY_BLOCKS, np.nan)
+        self._hist_n = 0
 
     # ---- public -------------------------------------------------------------------------
+
+    def block_history(self, plate: int, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+        """Block times and means of one plate within [t0, t1] (NaN where readings were lost)."""
+        ok = (self._hist_t >= t0) & (self._hist_t <= t1)
+        order = np.argsort(self._hist_t[ok])
+        return self._hist_t[ok][order], self._hist[ok, plate][order].astype(np.float64)
+
+    def _remember(self, means: np.ndarray, block_t: np.ndarray) -> None:
+        n = min(len(block_t), HISTORY_BLOCKS)
+        slots = (self._hist_n + np.arange(n)) % HISTORY_BLOCKS
+        self._hist[slots] = means[-n:]
+        self._hist_t[slots] = block_t[-n:]
+        self._hist_n += n
 
     def open_disturbances(self) -> list[OpenDisturbance]:
         return [
@@ -112,6 +131,7 @@ class LoadChangeDetector:
         means, block_t = self._block_means(weights, times)
         if len(block_t) == 0:
             return []
+        self._remember(means, block_t)
         diffs = self._successive_differences(means)
         self._start_noise(diffs)
         sigma = self.sigma()
@@ -313,6 +333,7 @@ class LoadChangeDetector:
                                 t_close=t,
                                 delta_g=float(delta),
                                 sd_g=float(sd),
+                                start_level_g=float(start_level[i]),
                             )
                         )
                         level[i] = new_level
