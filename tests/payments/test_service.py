@@ -7,6 +7,7 @@ import random
 from collections.abc import Callable
 
 import pytest
+from sqlalchemy import event
 
 from retailos.core.clock import ManualClock
 from retailos.core.db import Database
@@ -127,14 +128,15 @@ def test_processor_state_survives_a_rollback_of_our_transaction(
 ) -> None:
     with db.sessions() as s:
         lost = service.authorize(s, clock, TENANT, "grp_1", usd(10_00), APPROVE, "k")
+        provider_ref = lost.provider_ref
         s.rollback()  # our side crashed after the processor authorised
     with db.transaction() as s:
         assert service.list_payments(s, TENANT)[0] == []
-    charge = processor.charge(lost.provider_ref)
+    charge = processor.charge(provider_ref)
     assert charge is not None and charge.status == "authorized"
     with db.transaction() as s:  # the retry with the same key reuses the authorisation
         retried = service.authorize(s, clock, TENANT, "grp_1", usd(10_00), APPROVE, "k")
-        assert retried.provider_ref == lost.provider_ref
+        assert retried.provider_ref == provider_ref
     assert processor.charge_count() == 1
 
 
@@ -151,6 +153,22 @@ def test_capture_after_a_rolled_back_capture_captures_once(
         assert (again.status, again.captured_amount) == ("captured", 7_00)
     charge = processor.charge(payment.provider_ref)
     assert charge is not None and charge.captured_amount == 7_00
+
+
+def test_checkout_retried_after_a_crash_gets_the_capture_already_made(
+    db: Database, clock: ManualClock, processor: TestProvider
+) -> None:
+    with db.sessions() as s:  # authorise and capture, then crash before our commit
+        first = service.authorize(s, clock, TENANT, "grp_1", usd(10_00), APPROVE, "k")
+        service.capture(s, clock, TENANT, first.id)
+        s.rollback()
+    with db.transaction() as s:  # the retry makes a new row for the same provider charge
+        again = service.authorize(s, clock, TENANT, "grp_1", usd(10_00), APPROVE, "k")
+        captured = service.capture(s, clock, TENANT, again.id)
+        assert (captured.status, captured.captured_amount) == ("captured", 10_00)
+    charge = processor.charge(captured.provider_ref)
+    assert charge is not None and (charge.status, charge.captured_amount) == ("captured", 10_00)
+    assert processor.charge_count() == 1
 
 
 def test_lost_provider_response_then_retry_finds_the_charge(
@@ -365,3 +383,28 @@ def test_another_tenants_payment_is_not_found(
         ):
             with pytest.raises(NotFound):
                 act()
+
+
+def test_authorise_and_capture_take_six_statements_of_ours(
+    db: Database, clock: ManualClock
+) -> None:
+    """Our side of a checkout's payment: find the key, insert the payment (no savepoint), the
+    outbox event; lock, update, the outbox event. The processor's own statements run on its
+    own connection and are not counted."""
+    seen: list[str] = []
+    with db.sessions() as s:
+        ours = s.connection()
+
+        def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+            if conn is ours:
+                seen.append(statement.split()[0].upper())
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            payment = service.authorize(s, clock, TENANT, "g", usd(10_00), APPROVE, "k")
+            service.capture(s, clock, TENANT, payment.id)
+            s.flush()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        s.commit()
+    assert sorted(seen) == sorted(["SELECT", "INSERT", "INSERT", "SELECT", "UPDATE", "INSERT"])

@@ -31,7 +31,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from sqlalchemy import JSON, Connection, Engine, ForeignKey, String, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.pool import NullPool, StaticPool
+from sqlalchemy.pool import StaticPool
 
 from retailos.core.db import Base, id_column, make_engine
 from retailos.core.ids import new_id
@@ -231,7 +231,8 @@ def _store_for(engine: Engine) -> Engine:
                 store = make_engine("sqlite://", poolclass=StaticPool)
             else:
                 sibling = Path(database).with_suffix(".testprovider.db")
-                store = make_engine(f"sqlite:///{sibling}", poolclass=NullPool)
+                # Pooled: a new SQLite connection would rerun the PRAGMAs on every call.
+                store = make_engine(f"sqlite:///{sibling}", pool_size=5, max_overflow=40)
             Base.metadata.create_all(store, tables=TABLES)
             _stores[key] = store
     return store
