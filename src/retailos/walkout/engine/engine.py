@@ -272,7 +272,7 @@ class Engine:
         others = [i for i in np.argsort(-loglik).tolist() if i != best]
         second = others[0]
         gain = float(loglik[second]) - LOG_BYSTANDER_DENSITY + LOG_SECOND_PICKER_PRIOR
-        if evidence[second] != "wrist" or gain <= 0:
+        if evidence[second] not in ("wrist", "wrist+head") or gain <= 0:
             return [(tids[best], count)]
         first_share = (count + 1) // 2
         return [(tids[best], first_share), (tids[second], count - first_share)]
