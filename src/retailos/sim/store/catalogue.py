@@ -49,7 +49,9 @@ def product_pool() -> pd.DataFrame:
 
     products = get_data("products")["products"]
     products = products[products["department"].isin(SHELF_DEPARTMENTS)].copy()
-    products["weight_g"] = products["package_size"].map(unit_weight_grams)
+    sizes = products["package_size"].dropna().unique()
+    weight_of = {size: unit_weight_grams(size) for size in sizes}  # a few thousand distinct sizes
+    products["weight_g"] = products["package_size"].map(weight_of).astype(float)
     products = products[products["weight_g"].between(MIN_UNIT_G, MAX_UNIT_G)]
 
     tx = _transactions()
