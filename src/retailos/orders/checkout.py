@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from retailos.billing import service as billing
 from retailos.catalog import service as catalog
@@ -195,16 +195,26 @@ def create_order_group(st: CheckoutState) -> None:
     group.tax = sum(o.tax for o in st.orders)
     group.total = sum(o.total for o in st.orders)
     st.group = group
-    st.session.add(group)
-    try:
-        st.session.flush()  # claim the key and the cart before anything else happens
-    except IntegrityError:
-        st.session.rollback()
+    if not _insert_once(st.session, group):  # claim the key and the cart before anything else
         existing = _existing_group(st.session, st.tenant_id, req.idempotency_key, req.cart_id)
         if existing is None:
-            raise
-        raise _AlreadyCheckedOut(existing) from None
+            raise Conflict("a concurrent checkout of this cart or key failed; retry")
+        raise _AlreadyCheckedOut(existing)
     # Orders and lines are written with the events, once their status is known: no updates.
+
+
+def _insert_once(session: Session, group: OrderGroup) -> bool:
+    """Insert the group unless its Idempotency-Key or cart is taken (then False). One statement
+    and no savepoint; on PostgreSQL a concurrent claim of the same key waits here for the other
+    transaction, then finds its group."""
+    values = {c.key: getattr(group, c.key) for c in OrderGroup.__table__.columns}
+    make = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    result = session.execute(make(OrderGroup).values(**values).on_conflict_do_nothing())
+    if getattr(result, "rowcount", 0) != 1:
+        return False
+    make_transient_to_detached(group)
+    session.add(group)
+    return True
 
 
 def _existing_group(
