@@ -31,6 +31,7 @@ PUT_WAIT_S = 5.0  # longest a put waits for picks on the same shelf to settle
 SAME_GROUP_M = 1.0  # plates of one shelf closer than this can exchange a unit in one move
 ATTRIBUTION_LEAD_S = 0.5  # the hand arrives a little before the load starts to change
 STRAY_PUT = 0.002  # chance that a shopper puts down a unit we do not know they hold
+HANDED_WEIGHT = 0.8  # their hands met: a unit handed over is the likeliest one to come back
 MET_WEIGHT = 0.3  # a unit held on another account whose people met this one: could be handed
 STRANGER_WEIGHT = 0.02
 RESTOCK_UNIT_PENALTY = 0.2
@@ -315,8 +316,12 @@ class Engine:
                 weights[i] = 1.0
                 continue
             members = self.people.accounts[other].members
-            met = any(self.people.met(tid, m) for m in members)
-            weights[i] = MET_WEIGHT if met else STRANGER_WEIGHT
+            if any(self.people.touched_hands(tid, m) for m in members):
+                weights[i] = HANDED_WEIGHT
+            elif any(self.people.met(tid, m) for m in members):
+                weights[i] = MET_WEIGHT
+            else:
+                weights[i] = STRANGER_WEIGHT
         return weights
 
     def _account_of(self, tid: int | None) -> str | None:
@@ -344,14 +349,12 @@ class Engine:
         left -= take
         if left == 0:
             return
-        others = [
-            (self.people.met(tid, m), a)
-            for a, cart in self.carts.items()
-            if a != account and a not in self._issued and cart[sku] > 0
-            for m in list(self.people.accounts[a].members)[:1]
-        ]
-        # a unit handed over comes off the picker's account: prefer accounts this person met
-        for _, a in sorted(others, key=lambda item: not item[0]):
+        others = [a for a, cart in self.carts.items()
+                  if a != account and a not in self._issued and cart[sku] > 0]
+        weights = self._holding_weights(account, tid, others)
+        # a unit handed over comes off the picker's account: prefer accounts whose people
+        # touched hands with this person, then those they came close to
+        for _, a in sorted(zip(-weights, others, strict=True)):
             cart = self.carts[a]
             take = min(left, int(cart[sku]))
             cart[sku] -= take

@@ -25,7 +25,7 @@ NEAR_M = 1.5  # a person whose head stays farther than this from a plate cannot 
 GAP_MARGIN_M = 0.05  # a wrist this much beyond contact range may still be leaving the plate
 MIN_GAP_S = 0.45  # a hand-free span this long lets the plate's level be read between contacts
 HANDOFF_M = 1.0  # people this close (heads on the floor) could have handed a unit over
-HANDOFF_BIN_S = 1.0
+HAND_TOUCH_M = 0.12  # two people's wrists this close: a hand-off
 
 
 @dataclass
@@ -63,6 +63,7 @@ class People:
         self.persons: dict[int, Person] = {}
         self.accounts: dict[str, Account] = {}
         self.encounters: set[tuple[int, int]] = set()
+        self.hand_contacts: set[tuple[int, int]] = set()
         self._cap = 0
         self._lo = 0  # rows before _lo have aged out
         self._hi = 0
@@ -146,37 +147,50 @@ class People:
         return acct
 
     def _note_encounters(self, tracks: Tracks) -> None:
-        """Remember pairs of people whose heads came within hand-off distance.
+        """Remember pairs of people whose heads came close, and pairs whose hands met.
 
-        People are compared once per HANDOFF_BIN_S, all bins of the chunk at once: each bin's
-        heads go into a padded [bins, people, 2] block and every pair is measured.
+        Every perception frame of the chunk goes into one padded [frames, people] block and
+        every pair is measured at once: heads within HANDOFF_M (they could have passed
+        something), and a wrist of one within HAND_TOUCH_M of a wrist of the other (they did
+        pass something, or at least touched hands).
         """
-        bins = np.floor(tracks.t / HANDOFF_BIN_S).astype(np.int64)
-        key = (bins - bins[0]) * (1 << 32) + tracks.track_id
-        _, first = np.unique(key, return_index=True)  # one row per (bin, person)
-        b = bins[first] - bins[0]
-        tid = tracks.track_id[first]
-        xy = tracks.head[first, :2].astype(np.float64)
-        starts = np.searchsorted(b, b, side="left")
-        rank = np.arange(len(b)) - starts
+        frames, frame = np.unique(tracks.t, return_inverse=True)
+        order = np.argsort(frame, kind="stable")
+        f = frame[order]
+        rank = np.arange(len(f)) - np.searchsorted(f, f, side="left")
         width = int(rank.max()) + 1 if len(rank) else 0
         if width < 2:
             return
-        n_bins = int(b.max()) + 1
-        pos = np.full((n_bins, width, 2), np.nan)
-        ids = np.full((n_bins, width), -1, dtype=np.int64)
-        pos[b, rank] = xy
-        ids[b, rank] = tid
-        d = np.linalg.norm(pos[:, :, None, :] - pos[:, None, :, :], axis=3)
-        close = (d < HANDOFF_M) & np.triu(np.ones((width, width), dtype=bool), k=1)
-        bb, i, j = np.nonzero(close)
-        for a, c in set(zip(ids[bb, i].tolist(), ids[bb, j].tolist(), strict=True)):
+        n = len(frames)
+        ids = np.full((n, width), -1, dtype=np.int64)
+        head = np.full((n, width, 2), np.nan)
+        wrists = np.full((n, width, 2, 3), np.nan)
+        ids[f, rank] = tracks.track_id[order]
+        head[f, rank] = tracks.head[order, :2]
+        wrists[f, rank, 0] = tracks.lwrist[order]
+        wrists[f, rank, 1] = tracks.rwrist[order]
+        upper = np.triu(np.ones((width, width), dtype=bool), k=1)
+        head_d = np.linalg.norm(head[:, :, None] - head[:, None, :], axis=3)
+        close = (head_d < HANDOFF_M) & upper
+        if not close.any():
+            return
+        fi, i, j = np.nonzero(close)
+        for a, c in set(zip(ids[fi, i].tolist(), ids[fi, j].tolist(), strict=True)):
             self.encounters.add((min(a, c), max(a, c)))
+        hand_d = np.linalg.norm(wrists[fi, i][:, :, None] - wrists[fi, j][:, None, :], axis=3)
+        with np.errstate(invalid="ignore"):
+            touch = (np.fmin.reduce(hand_d.reshape(len(fi), 4), axis=1) < HAND_TOUCH_M)
+        for a, c in set(zip(ids[fi[touch], i[touch]].tolist(), ids[fi[touch], j[touch]].tolist(),
+                            strict=True)):
+            self.hand_contacts.add((min(a, c), max(a, c)))
 
     # ---- queries ------------------------------------------------------------------------
 
     def met(self, a: int, b: int) -> bool:
         return (min(a, b), max(a, b)) in self.encounters
+
+    def touched_hands(self, a: int, b: int) -> bool:
+        return (min(a, b), max(a, b)) in self.hand_contacts
 
     def _rows(self, t0: float, t1: float) -> slice:
         return slice(int(np.searchsorted(self._t, t0)), int(np.searchsorted(self._t, t1, "right")))
