@@ -182,7 +182,7 @@ def score(
 
 @app.command()
 def report(
-    minutes: Annotated[float, typer.Option(help="Minutes simulated per run")] = 3.0,
+    minutes: Annotated[float, typer.Option(help="Minutes simulated per run")] = 5.0,
     seeds: Annotated[str, typer.Option(help="Comma-separated seeds")] = ",".join(
         map(str, REPORT_SEEDS)
     ),
