@@ -192,3 +192,34 @@ def test_balances_need_a_currency_when_a_tenant_holds_several(
         with pytest.raises(InvalidInput, match="name a currency"):
             service.balances(s, STORE)
         assert service.balances(s, STORE, "EUR")["revenue"] == Money(-500, "EUR")
+
+
+def test_a_sale_touching_eight_accounts_takes_four_statements(
+    db: Database, clock: ManualClock
+) -> None:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement.split()[0].upper())
+
+    def sale(ref: str) -> None:
+        with db.transaction() as s:
+            postings.sale(s, clock, store_tenant_id=STORE, operator_tenant_id=OPERATOR,
+                          ref=ref, gross=usd(2000), tax=usd(100), fees=usd(250),
+                          fee_lines={"referral": usd(200), "order": usd(50)})
+
+    sale("grp_1")  # opens the accounts
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        sale("grp_2")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    # (PostgreSQL: open any new account), lock the accounts, move every balance, the entry,
+    # its lines
+    opening = ["INSERT"] if db.engine.dialect.name == "postgresql" else []
+    assert [x for x in seen if x != "BEGIN"] == [*opening, "SELECT", "UPDATE", "INSERT", "INSERT"]
+    with db.transaction() as s:
+        assert service.balances(s, OPERATOR)["fee_revenue:order"] == usd(-100)
+        assert service.check(s) == []
