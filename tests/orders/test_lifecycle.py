@@ -279,3 +279,35 @@ def test_another_tenants_orders_are_invisible_and_untouchable(
         "lines": [{"sku_id": store.skus[0], "quantity": 1}], "reason": "x"})
     assert r.status_code == 404
     assert client.get(f"/v1/orders/{order_id}", headers=store.headers).json()["status"] == "paid"
+
+
+def _confirm(db: Database, clock: ManualClock, processor: TestProvider, succeed: bool) -> None:
+    with processor._transaction() as conn:
+        ref = conn.execute(select(providers.TestProviderCharge.id)).scalar_one()
+    processor.confirm(ref, succeed=succeed)
+    with db.transaction() as s:
+        payments.handle_provider_event(s, clock, processor.events()[0])
+
+
+def _payment_events(db: Database, tenant_id: str) -> list[OutboxEvent]:
+    with db.transaction() as s:
+        return list(s.scalars(select(OutboxEvent).where(
+            OutboxEvent.tenant_id == tenant_id, OutboxEvent.type.like("payment.%"))))
+
+
+@pytest.mark.parametrize("succeed", [True, False])
+def test_the_outbox_hook_pays_or_cancels_a_pending_group(
+    client: TestClient, db: Database, clock: ManualClock, store: Store,
+    processor: TestProvider, succeed: bool,
+) -> None:
+    order = _order(client, store, 1, card=PENDING)
+    _confirm(db, clock, processor, succeed)
+
+    for event in _payment_events(db, store.tenant_id):  # as the outbox worker delivers them
+        with db.transaction() as s:
+            orders.on_payment_event(s, clock, event.tenant_id, event.type, event.payload)
+
+    got = client.get(f"/v1/orders/{order['id']}", headers=store.headers).json()
+    assert got["status"] == ("paid" if succeed else "cancelled")
+    assert available(db, store, store.skus[:1]) == {store.skus[0]: 9 if succeed else 10}
+    _ledger_ok(db)

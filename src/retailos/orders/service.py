@@ -15,7 +15,8 @@ fee goes back to the seller in proportion to the goods returned (on a cancel, al
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -368,3 +369,18 @@ def on_payment_failed(
     group.payment_status = "failed"
     session.flush()
     return group
+
+
+def on_payment_event(
+    session: Session, clock: Clock, tenant_id: str, type: str, payload: Mapping[str, Any]
+) -> OrderGroup | None:
+    """The outbox hook for payments' events: `payment.authorized` captures and pays the group,
+    `payment.failed` cancels its unpaid orders; other events and other payments are ignored."""
+    payment_id = payload.get("payment_id")
+    if not isinstance(payment_id, str):
+        return None
+    if type == "payment.authorized":
+        return on_payment_authorized(session, clock, tenant_id, payment_id)
+    if type == "payment.failed":
+        return on_payment_failed(session, clock, tenant_id, payment_id)
+    return None
