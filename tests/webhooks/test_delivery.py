@@ -4,7 +4,9 @@ and fan-out that delivers each event once per subscription however many workers 
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -269,3 +271,49 @@ def test_handlers_run_before_fan_out_and_a_failing_one_holds_its_event_back(
         assert fan_out(s, clock) == 2  # the held-back order event and the handler's own event
     types = sorted(d.event_type for d in deliveries(db, sub.subscription.id))
     assert types == ["audit.noted", "order.created", "payment.authorized"]
+
+
+def test_a_claim_by_a_worker_that_vanished_expires_and_its_late_report_is_ignored(
+    db: Database, clock: ManualClock, http: httpx.Client, receiver: Receiver, retailer: Actor
+) -> None:
+    sub = subscribe(db, clock, retailer.tenant_id, receiver.url, ["*"])
+    publish(db, clock, retailer.tenant_id, "order.created")
+    with db.transaction() as s:
+        fan_out(s, clock)
+    with db.transaction() as s:  # a worker claims the delivery, then dies before sending
+        [lost] = dispatch._claim(s, clock, 10, SETTINGS)
+
+    assert deliver_due(db, clock, http, settings=SETTINGS) == 0  # held by the lease
+    clock.advance(seconds=dispatch._lease(SETTINGS, 1).total_seconds() + 1)
+    assert deliver_due(db, clock, http, settings=SETTINGS) == 1
+    with db.transaction() as s:  # the vanished worker comes back and reports a failure
+        dispatch._record(s, clock, dispatch._Outcome(lost, 500, "late", 1), SETTINGS)
+
+    [d] = deliveries(db, sub.subscription.id)
+    assert (d.status, d.attempts, d.last_status_code) == ("succeeded", 2, 200)
+    assert [(a.number, a.status_code) for a in attempts(db, d.id)] == [(2, 200)]
+    assert len(receiver.requests) == 1
+
+
+def test_a_slow_receiver_does_not_hold_up_the_others(
+    db: Database, clock: ManualClock, http: httpx.Client, receiver: Receiver, retailer: Actor
+) -> None:
+    slow_settings = Settings(webhook_max_attempts=4, webhook_timeout_seconds=0.5)
+    blackhole = socket.socket()  # accepts connections, never answers
+    blackhole.bind(("127.0.0.1", 0))
+    blackhole.listen(64)
+    try:
+        port = blackhole.getsockname()[1]
+        for _ in range(8):
+            subscribe(db, clock, retailer.tenant_id, f"http://127.0.0.1:{port}/", ["*"])
+        fast = subscribe(db, clock, retailer.tenant_id, receiver.url, ["*"])
+        publish(db, clock, retailer.tenant_id, "order.created")
+        with db.transaction() as s:
+            fan_out(s, clock)
+        started = time.monotonic()
+        assert deliver_due(db, clock, http, settings=slow_settings) == 9
+        assert time.monotonic() - started < 3  # 8 timeouts of 0.5 s, sent side by side
+    finally:
+        blackhole.close()
+    [d] = deliveries(db, fast.subscription.id)
+    assert d.status == "succeeded"

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import secrets
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -49,6 +51,8 @@ HANDLERS: dict[str, list[Handler]] = defaultdict(list)
 BACKOFF_S = (10, 30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600)
 JITTER = 0.2
 MAX_ERROR_CHARS = 500
+# Requests in flight at once per deliver_due call, so one slow receiver does not hold up the rest.
+CONCURRENCY = 16
 
 
 def register_handler(event_type: str, fn: Handler) -> None:
@@ -175,7 +179,11 @@ def deliver_due(
     settings = settings or get_settings()
     with db.transaction() as session:
         jobs = _claim(session, clock, limit, settings)
-    outcomes = [_send(http_client, clock, job, settings) for job in jobs]
+    if len(jobs) <= 1:
+        outcomes = [_send(http_client, clock, job, settings) for job in jobs]
+    else:
+        with ThreadPoolExecutor(min(len(jobs), CONCURRENCY), "retailos-webhook-send") as pool:
+            outcomes = list(pool.map(lambda job: _send(http_client, clock, job, settings), jobs))
     if outcomes:
         with db.transaction() as session:
             for outcome in outcomes:
@@ -183,8 +191,11 @@ def deliver_due(
     return len(outcomes)
 
 
-def _lease(settings: Settings) -> timedelta:
-    return timedelta(seconds=settings.webhook_timeout_seconds * 2 + 30)
+def _lease(settings: Settings, batch: int) -> timedelta:
+    """Long enough for the whole batch to be sent and recorded: rounds of CONCURRENCY sends,
+    each bounded by the timeout of each of httpx's phases (connect, write, read, pool)."""
+    rounds = math.ceil(batch / CONCURRENCY)
+    return timedelta(seconds=30 + 4 * settings.webhook_timeout_seconds * rounds)
 
 
 def _claim(session: Session, clock: Clock, limit: int, settings: Settings) -> list[_Job]:
@@ -205,6 +216,7 @@ def _claim(session: Session, clock: Clock, limit: int, settings: Settings) -> li
     events = {e.id: e for e in session.scalars(
         select(OutboxEvent).where(OutboxEvent.id.in_({d.event_id for d in due})))}
     jobs = []
+    lease = _lease(settings, len(due))
     for d in due:
         sub, event = subs[d.subscription_id], events.get(d.event_id)
         if not sub.active or event is None:
@@ -213,7 +225,7 @@ def _claim(session: Session, clock: Clock, limit: int, settings: Settings) -> li
             continue
         d.attempts += 1
         d.lease_id = secrets.token_hex(16)
-        d.next_attempt_at = now + _lease(settings)  # the lease: due again only if we vanish
+        d.next_attempt_at = now + lease  # the lease: due again only if this worker vanishes
         jobs.append(_Job(d.id, d.tenant_id, d.lease_id, d.attempts, sub.url, sub.secret, event.id,
                          event.type, event_body(event)))
     return jobs
