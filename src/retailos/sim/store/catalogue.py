@@ -125,25 +125,21 @@ class BasketSampler:
         skus = np.array([int(p.sku) for p in assortment])
         tx = _transactions()
         tx = tx[tx["product_id"].isin(skus)]
-        self._baskets = self._group(tx)
-
-    @staticmethod
-    def _group(tx: pd.DataFrame) -> list[list[tuple[str, int]]]:
-        tx = tx.sort_values("basket_id", kind="stable")
+        tx = tx.sort_values(["basket_id", "product_id"], kind="stable")
         ids = tx["basket_id"].to_numpy()
-        products = tx["product_id"].astype(str).to_numpy()
-        quantities = tx["quantity"].to_numpy()
-        cuts = np.flatnonzero(np.diff(ids)) + 1
-        return [
-            list(zip(p.tolist(), q.tolist(), strict=True))
-            for p, q in zip(np.split(products, cuts), np.split(quantities, cuts), strict=True)
-        ]
+        self._skus = tx["product_id"].astype(str).to_numpy()
+        self._quantities = tx["quantity"].to_numpy()
+        self._starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        self._stops = np.r_[self._starts[1:], len(ids)]
 
     def sample(self, rng: np.random.Generator, max_items: int) -> list[tuple[str, int]]:
         """(sku, qty) lines of one real basket, merged per sku, at most `max_items` units."""
-        basket = self._baskets[int(rng.integers(len(self._baskets)))]
+        b = int(rng.integers(len(self._starts)))
+        rows = slice(int(self._starts[b]), int(self._stops[b]))
         lines: dict[str, int] = {}
-        for sku, qty in basket:
+        for sku, qty in zip(
+            self._skus[rows].tolist(), self._quantities[rows].tolist(), strict=True
+        ):
             # A walk-out shopper carries what fits in two hands and a basket.
             lines[sku] = min(lines.get(sku, 0) + int(qty), 3)
         out: list[tuple[str, int]] = []

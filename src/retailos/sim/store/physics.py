@@ -52,7 +52,8 @@ def synthesize_weights(
     for _ in range(n_bumps):
         _apply_bump(weights, layout, float(rng.uniform(0, duration_s)), rng)
 
-    weights[rng.uniform(size=weights.shape) < suite.nan_rate] = np.nan
+    lost = rng.integers(0, weights.size, rng.binomial(weights.size, suite.nan_rate))
+    weights.reshape(-1)[lost] = np.nan
     keep = np.ones(n, dtype=bool)
     for _ in range(rng.poisson(suite.gaps_per_minute * duration_s / 60.0)):
         start = int(rng.integers(1, n - 1))
