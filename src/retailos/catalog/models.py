@@ -15,7 +15,10 @@ STATUSES = ("active", "archived")
 
 class Category(Base):
     __tablename__ = "catalog_categories"
-    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "code"),
+        Index("ix_catalog_categories_tenant_page", "tenant_id", "id"),
+    )
 
     id: Mapped[str] = id_column()
     tenant_id: Mapped[str] = tenant_column()
@@ -32,6 +35,8 @@ class Product(Base):
     __tablename__ = "catalog_products"
     __table_args__ = (
         UniqueConstraint("tenant_id", "external_ref"),
+        # Lists page through one tenant's rows in id order: this index serves both at once.
+        Index("ix_catalog_products_tenant_page", "tenant_id", "id"),
         Index("ix_catalog_products_tenant_category", "tenant_id", "category_id"),
         CheckConstraint("status IN ('active', 'archived')", name="status"),
     )
@@ -63,6 +68,7 @@ class Variant(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "sku"),
         UniqueConstraint("tenant_id", "gtin"),
+        Index("ix_catalog_variants_tenant_page", "tenant_id", "id"),
         CheckConstraint("status IN ('active', 'archived')", name="status"),
         CheckConstraint("unit_weight_g IS NULL OR unit_weight_g > 0", name="unit_weight_g"),
     )

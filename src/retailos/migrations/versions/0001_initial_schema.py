@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 23:08:08.365901
+Create Date: 2026-11-25 23:23:08.367253
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def upgrade() -> None:
     with op.batch_alter_table('catalog_categories', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_catalog_categories_parent_id'), ['parent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_catalog_categories_tenant_id'), ['tenant_id'], unique=False)
+        batch_op.create_index('ix_catalog_categories_tenant_page', ['tenant_id', 'id'], unique=False)
 
     op.create_table('fee_schedules',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -321,6 +322,7 @@ def upgrade() -> None:
     with op.batch_alter_table('catalog_products', schema=None) as batch_op:
         batch_op.create_index('ix_catalog_products_tenant_category', ['tenant_id', 'category_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_catalog_products_tenant_id'), ['tenant_id'], unique=False)
+        batch_op.create_index('ix_catalog_products_tenant_page', ['tenant_id', 'id'], unique=False)
 
     op.create_table('inventory_stock',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -480,6 +482,7 @@ def upgrade() -> None:
     with op.batch_alter_table('catalog_variants', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_catalog_variants_product_id'), ['product_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_catalog_variants_tenant_id'), ['tenant_id'], unique=False)
+        batch_op.create_index('ix_catalog_variants_tenant_page', ['tenant_id', 'id'], unique=False)
 
     op.create_table('inventory_hold_lines',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -680,6 +683,7 @@ def downgrade() -> None:
 
     op.drop_table('inventory_hold_lines')
     with op.batch_alter_table('catalog_variants', schema=None) as batch_op:
+        batch_op.drop_index('ix_catalog_variants_tenant_page')
         batch_op.drop_index(batch_op.f('ix_catalog_variants_tenant_id'))
         batch_op.drop_index(batch_op.f('ix_catalog_variants_product_id'))
 
@@ -720,6 +724,7 @@ def downgrade() -> None:
 
     op.drop_table('inventory_stock')
     with op.batch_alter_table('catalog_products', schema=None) as batch_op:
+        batch_op.drop_index('ix_catalog_products_tenant_page')
         batch_op.drop_index(batch_op.f('ix_catalog_products_tenant_id'))
         batch_op.drop_index('ix_catalog_products_tenant_category')
 
@@ -787,6 +792,7 @@ def downgrade() -> None:
 
     op.drop_table('fee_schedules')
     with op.batch_alter_table('catalog_categories', schema=None) as batch_op:
+        batch_op.drop_index('ix_catalog_categories_tenant_page')
         batch_op.drop_index(batch_op.f('ix_catalog_categories_tenant_id'))
         batch_op.drop_index(batch_op.f('ix_catalog_categories_parent_id'))
 
