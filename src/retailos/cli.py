@@ -13,6 +13,7 @@ from retailos.core.clock import SystemClock
 from retailos.core.db import Database
 from retailos.core.errors import Problem
 from retailos.core.settings import get_settings
+from retailos.inventory.cli import app as inventory_app
 from retailos.ledger.cli import app as ledger_app
 from retailos.orders.cli import app as orders_app
 from retailos.walkout.cli import app as walkout_app
@@ -24,6 +25,7 @@ admin_app = typer.Typer(help="Tenants and API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(inventory_app, name="inventory")
 app.add_typer(walkout_app, name="walkout", help="Walk-out stores: simulate, replay, score, report.")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(billing_app, name="billing")

@@ -15,13 +15,15 @@ from retailos.catalog.api import router as catalog_router
 from retailos.core.clock import Clock, SystemClock
 from retailos.core.db import Database
 from retailos.core.settings import Settings, get_settings
+from retailos.inventory.api import router as inventory_router
 from retailos.ledger.api import router as ledger_router
 from retailos.orders.api import router as orders_router
 from retailos.payments.api import router as payments_router
 from retailos.tenants.api import router as tenants_router
 from retailos.webhooks.api import router as webhooks_router
 
-ROUTERS = [tenants_router, catalog_router, webhooks_router, payments_router, orders_router,
+ROUTERS = [tenants_router, catalog_router, inventory_router,
+           webhooks_router, payments_router, orders_router,
            ledger_router, billing_router]
 
 

@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import Actor
+from tests.inventory.conftest import sku
+
+PROBLEM = "application/problem+json"
+
+
+def location(client: TestClient, actor: Actor, code: str = "WH1", **extra: Any) -> str:
+    r = client.post("/v1/inventory/locations", headers=actor.headers,
+                    json={"code": code, "name": f"Location {code}", "kind": "warehouse",
+                          **extra})
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def receive(client: TestClient, actor: Actor, loc: str, item: str, qty: int) -> Any:
+    return client.post("/v1/inventory/receipts", headers=actor.headers,
+                       json={"location_id": loc, "sku_id": item, "quantity": qty})
+
+
+def test_locations_are_created_listed_and_read(client: TestClient, retailer: Actor) -> None:
+    warehouse = location(client, retailer)
+    r = client.post("/v1/inventory/locations", headers=retailer.headers,
+                    json={"code": "S-1", "name": "Shelf 1", "kind": "shelf",
+                          "parent_id": warehouse})
+    shelf = r.json()
+    assert (shelf["kind"], shelf["parent_id"]) == ("shelf", warehouse)
+    listed = client.get("/v1/inventory/locations", headers=retailer.headers).json()
+    assert [x["code"] for x in listed["data"]] == ["WH1", "S-1"]
+    got = client.get(f"/v1/inventory/locations/{warehouse}", headers=retailer.headers)
+    assert got.json()["code"] == "WH1"
+    again = client.post("/v1/inventory/locations", headers=retailer.headers,
+                        json={"code": "WH1", "name": "Twice", "kind": "warehouse"})
+    assert again.status_code == 409
+    bad = client.post("/v1/inventory/locations", headers=retailer.headers,
+                      json={"code": "X", "name": "X", "kind": "cupboard"})
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == PROBLEM
+
+
+def test_receipts_and_adjustments_change_stock_and_leave_movements(
+    client: TestClient, retailer: Actor
+) -> None:
+    loc, item = location(client, retailer), sku()
+    r = receive(client, retailer, loc, item, 12)
+    assert r.status_code == 201
+    assert r.json() == {"sku_id": item, "location_id": loc, "on_hand": 12, "reserved": 0,
+                        "allocated": 0, "available": 12}
+    r = client.post("/v1/inventory/adjustments", headers=retailer.headers,
+                    json={"location_id": loc, "sku_id": item, "delta": -2, "reason": "damaged",
+                          "reference": "count-7"})
+    assert r.json()["on_hand"] == 10
+    too_much = client.post("/v1/inventory/adjustments", headers=retailer.headers,
+                           json={"location_id": loc, "sku_id": item, "delta": -11,
+                                 "reason": "lost"})
+    assert too_much.status_code == 409
+    assert too_much.json()["on_hand"] == 10
+    unknown_reason = client.post("/v1/inventory/adjustments", headers=retailer.headers,
+                                 json={"location_id": loc, "sku_id": item, "delta": -1,
+                                       "reason": "stolen"})
+    assert unknown_reason.status_code == 422
+    moves = client.get("/v1/inventory/movements", headers=retailer.headers,
+                       params={"sku_id": item}).json()["data"]
+    assert [(m["kind"], m["quantity"], m["reason"], m["ref"]) for m in moves] == [
+        ("receive", 12, "received", None), ("adjust", -2, "damaged", "count-7")]
+
+
+def test_a_replayed_receipt_is_received_once(client: TestClient, retailer: Actor) -> None:
+    loc, item = location(client, retailer), sku()
+    headers = {**retailer.headers, "Idempotency-Key": "delivery-1"}
+    body = {"location_id": loc, "sku_id": item, "quantity": 5}
+    first = client.post("/v1/inventory/receipts", headers=headers, json=body)
+    again = client.post("/v1/inventory/receipts", headers=headers, json=body)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert first.json() == again.json()
+    r = client.get("/v1/inventory/availability", headers=retailer.headers,
+                   params={"sku_id": item})
+    assert r.json()["data"] == [{"sku_id": item, "available": 5}]
+
+
+def test_stock_pages_by_cursor_and_filters(client: TestClient, retailer: Actor) -> None:
+    a, b = location(client, retailer, "A"), location(client, retailer, "B")
+    items = [sku() for _ in range(3)]
+    for item in items:
+        receive(client, retailer, a, item, 1)
+    receive(client, retailer, b, items[0], 4)
+    seen, cursor = [], None
+    while True:
+        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/v1/inventory/stock", headers=retailer.headers, params=params).json()
+        seen += [(row["sku_id"], row["location_id"]) for row in page["data"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == 4
+    at_b = client.get("/v1/inventory/stock", headers=retailer.headers,
+                      params={"location_id": b}).json()["data"]
+    assert [(row["sku_id"], row["on_hand"]) for row in at_b] == [(items[0], 4)]
+    availability = client.get("/v1/inventory/availability", headers=retailer.headers,
+                              params=[("sku_id", items[0]), ("sku_id", items[1])]).json()
+    assert availability["data"] == [{"sku_id": items[0], "available": 5},
+                                    {"sku_id": items[1], "available": 1}]
+    at_a = client.get("/v1/inventory/availability", headers=retailer.headers,
+                      params={"sku_id": items[0], "location_id": a}).json()
+    assert at_a == {"location_id": a, "data": [{"sku_id": items[0], "available": 1}]}
+    bad = client.get("/v1/inventory/stock", headers=retailer.headers,
+                     params={"cursor": "nonsense!"})
+    assert bad.status_code == 422
+
+
+def test_another_tenants_locations_and_stock_are_invisible(
+    client: TestClient, retailer: Actor, make_actor: Callable[..., Actor]
+) -> None:
+    other = make_actor("retailer")
+    loc, item = location(client, retailer), sku()
+    receive(client, retailer, loc, item, 7)
+    assert client.get(f"/v1/inventory/locations/{loc}", headers=other.headers).status_code == 404
+    assert client.get("/v1/inventory/locations", headers=other.headers).json()["data"] == []
+    assert receive(client, other, loc, item, 1).status_code == 404
+    adjusted = client.post("/v1/inventory/adjustments", headers=other.headers,
+                           json={"location_id": loc, "sku_id": item, "delta": -1,
+                                 "reason": "lost"})
+    assert adjusted.status_code == 404
+    for path in ("/v1/inventory/stock", "/v1/inventory/movements"):
+        r = client.get(path, headers=other.headers, params={"sku_id": item})
+        assert r.json()["data"] == [], path
+    r = client.get("/v1/inventory/availability", headers=other.headers, params={"sku_id": item})
+    assert r.json()["data"] == [{"sku_id": item, "available": 0}]
+    r = client.get("/v1/inventory/availability", headers=other.headers,
+                   params={"sku_id": item, "location_id": loc})
+    assert r.status_code == 404
+    mine = client.get("/v1/inventory/availability", headers=retailer.headers,
+                      params={"sku_id": item})
+    assert mine.json()["data"] == [{"sku_id": item, "available": 7}]
+
+
+def test_a_read_only_key_cannot_receive(
+    client: TestClient, retailer: Actor, make_actor: Callable[..., Actor]
+) -> None:
+    reader = make_actor("retailer", scopes=["inventory:read"])
+    r = client.post("/v1/inventory/locations", headers=reader.headers,
+                    json={"code": "X", "name": "X", "kind": "store"})
+    assert r.status_code == 403
+    assert client.get("/v1/inventory/stock", headers=reader.headers).status_code == 200
+    assert client.get("/v1/inventory/stock").status_code == 401
