@@ -15,6 +15,7 @@ import numpy as np
 from retailos.walkout.engine.decide import (
     MAX_RESTOCK_UNITS,
     MAX_UNITS,
+    MODEL_SD_G,
     count_logprior,
     decide,
     null_scores,
@@ -44,7 +45,8 @@ CANDIDATE_WEIGHT_GAP = 30.0  # log-likelihood behind the best weight fit: not a 
 # weight fit; a change that "nothing changed" beats by more is settled without looking further.
 MAX_PRIOR_AND_TOUCH_GAIN = 5.0
 NOBODY_SEEN_LOGLIK = -3.0
-GAP_SETTLE_S = 0.2  # after a hand lets go, the plate rings this long before it can be read
+GAP_SETTLE_S = 0.2  # after a hand lets go, the plate rings about this long
+PAIR_MAX_UNITS = 3  # units per person considered when two people share one load change
 
 
 @dataclass(frozen=True)
@@ -241,11 +243,85 @@ class Engine:
         if d.kind != "units":
             return
         if change.delta_g < 0:
+            pair = self._two_hand_pick(change, att.loglik, att.evidence, tids, d.logpost)
+            if pair is not None:
+                self.decisions[-1].update(kind="two-hands", pair=[
+                    (tid_, lay.skus[s_], n_) for tid_, s_, n_ in pair])
+                for tid_, s_, n_ in pair:
+                    self._apply_pick(p, s_, n_, tid_)
+                return
             for share_tid, share in self._pickers(att.loglik, att.evidence, tids, person,
                                                   d.count):
                 self._apply_pick(p, sku, share, share_tid)
         else:
             self._apply_put(p, sku, d.count, tid)
+
+    def _two_hand_pick(
+        self, change: LoadChange, loglik: np.ndarray, evidence: list[str], tids: list[int],
+        single_logpost: float,
+    ) -> list[tuple[int, int, int]] | None:
+        """Two people on different accounts took different products in one load change.
+
+        Scored like the single-person hypotheses: the weight of n1 units of one product plus
+        n2 of another, both products' location priors, both people's hand evidence and the
+        prior against a second picker. Returns [(track, sku, count)] if it beats the best
+        single explanation. Who took which is read from the plate's level after the first of
+        them let go.
+        """
+        lay = self.layout
+        gain = loglik - LOG_BYSTANDER_DENSITY
+        strong = [i for i in np.argsort(-gain).tolist()
+                  if gain[i] > 0 and evidence[i] in ("wrist", "wrist+head")]
+        if len(strong) < 2:
+            return None
+        a, b = strong[0], strong[1]
+        pa, pb = self.people.persons.get(tids[a]), self.people.persons.get(tids[b])
+        if pa is None or pb is None or pa.account_id == pb.account_id:
+            return None
+        p = change.plate
+        cands = np.flatnonzero((self.stock[p] > 0) | lay.planogram[p])
+        if len(cands) < 2 or len(cands) > 12:
+            return None
+        prior = pick_sku_prior(self.stock[p], lay.planogram[p])[cands]
+        n = np.arange(1, PAIR_MAX_UNITS + 1)
+        w, sd = lay.unit_weight[cands], lay.unit_sd[cands]
+        # grid [s1, n1, s2, n2]
+        mean = (n[None, :, None, None] * w[:, None, None, None]
+                + n[None, None, None, :] * w[None, None, :, None])
+        var = (n[None, :, None, None] * sd[:, None, None, None] ** 2
+               + n[None, None, None, :] * sd[None, None, :, None] ** 2
+               + change.sd_g**2 + MODEL_SD_G**2)
+        r = abs(change.delta_g) - mean
+        count_lp = count_logprior(PAIR_MAX_UNITS)
+        score = (-0.5 * r * r / var - 0.5 * np.log(2 * np.pi * var)
+                 + prior[:, None, None, None] + prior[None, None, :, None]
+                 + count_lp[None, :, None, None] + count_lp[None, None, None, :])
+        same = np.arange(len(cands))
+        score[same, :, same, :] = -np.inf  # one product shared by two: _pickers handles it
+        k = len(loglik)
+        touch = gain[a] + gain[b] - np.log(k * (k - 1))
+        flat = int(np.argmax(score))
+        best = float(score.ravel()[flat]) + touch + LOG_SECOND_PICKER_PRIOR
+        if best <= single_logpost:
+            return None
+        i1, j1, i2, j2 = np.unravel_index(flat, score.shape)
+        first = (int(cands[i1]), int(j1) + 1)
+        second = (int(cands[i2]), int(j2) + 1)
+        # whoever let go first: the level right after tells how much they took
+        last = self.people.last_contact(p, change.t_start - ATTRIBUTION_LEAD_S, change.t_settle)
+        ta, tb = last.get(tids[a]), last.get(tids[b])
+        order = [a, b]
+        if ta is not None and tb is not None:
+            early, late = (a, b) if ta <= tb else (b, a)
+            t_early, t_late = min(ta, tb), max(ta, tb)
+            _, x = self.detector.block_history(p, t_early + GAP_SETTLE_S, t_late)
+            x = x[~np.isnan(x)]
+            if len(x):
+                took = change.start_level_g - float(np.median(x))
+                fit_first = abs(took - first[1] * lay.unit_weight[first[0]])
+                fit_second = abs(took - second[1] * lay.unit_weight[second[0]])
+                order = [early, late] if fit_first <= fit_second else [late, early]
+        return [(tids[order[0]], *first), (tids[order[1]], *second)]
 
     @staticmethod
     def _touch_loglik(loglik: np.ndarray) -> np.ndarray:
