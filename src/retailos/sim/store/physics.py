@@ -115,10 +115,18 @@ def _apply_hand(weights: np.ndarray, layout: Layout, event: LoadEvent, rng: np.r
 
 
 def _apply_bump(weights: np.ndarray, layout: Layout, t: float, rng: np.random.Generator) -> None:
-    """A cart or a shoulder knocks a gondola: every shelf on it rings, no load changes."""
+    """A knock rings plates without changing their load.
+
+    Usually an elbow or a basket hits one shelf, and the plates near the spot ring; sometimes
+    a cart hits the gondola and every shelf on it rings.
+    """
     n = weights.shape[0]
-    gondola = int(rng.integers(1, int(layout.gondola.max()) + 1))
-    plates = np.flatnonzero(layout.gondola == gondola)
+    hit = int(rng.integers(layout.n_plates))
+    if rng.uniform() < 0.7:
+        shelf = layout.same_shelf(hit)
+        plates = shelf[np.abs(layout.index[shelf] - layout.index[hit]) <= rng.integers(1, 5)]
+    else:
+        plates = np.flatnonzero(layout.gondola == layout.gondola[hit])
     i0, i1 = _window(t, t + 1.5, n)
     tt = np.arange(i0, i1) / SAMPLE_RATE_HZ - t
     strength = rng.uniform(15.0, 160.0)
