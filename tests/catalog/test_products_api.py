@@ -262,3 +262,17 @@ def test_variants_keep_the_order_they_were_given_in(client: TestClient, retailer
     skus = [f"V{i:02d}" for i in range(12, 0, -1)]
     body = {"title": "Socks", "variants": [{"sku": s} for s in skus]}
     assert [v["sku"] for v in create(client, retailer, body)["variants"]] == skus
+
+
+def test_null_clears_attributes_but_a_sku_cannot_be_cleared(
+    client: TestClient, retailer: Actor
+) -> None:
+    product = create(client, retailer, product_body(attributes={"organic": True}))
+    r = client.patch(f"{BASE}/products/{product['id']}", json={"attributes": None},
+                     headers=retailer.headers)
+    assert r.status_code == 200
+    assert r.json()["attributes"] == {}
+    vid = product["variants"][0]["id"]
+    r = client.patch(f"{BASE}/variants/{vid}", json={"sku": None}, headers=retailer.headers)
+    assert r.status_code == 422
+    assert r.json()["field"] == "sku"

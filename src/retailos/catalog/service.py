@@ -210,6 +210,8 @@ def update_product(
     product = get_product(session, tenant_id, product_id)
     if "title" in changes and not (changes["title"] or "").strip():
         raise InvalidInput("title must not be empty", field="title")
+    if "attributes" in changes and changes["attributes"] is None:
+        changes = {**changes, "attributes": {}}  # null clears them
     if changes.get("category_id") is not None:
         _category_reference(session, tenant_id, changes["category_id"], field_name="category_id")
     changed = sorted(k for k, v in changes.items() if getattr(product, k) != v)
@@ -296,6 +298,8 @@ def update_variant(
     if unknown:
         raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}", field=min(unknown))
     variant = get_variant(session, tenant_id, variant_id)
+    if "sku" in changes and changes["sku"] is None:
+        raise InvalidInput("sku must not be empty", field="sku")
     values = {k: getattr(variant, k) for k in VARIANT_FIELDS} | dict(changes)
     if "package_size" in changes and "unit_weight_g" not in changes:
         values["unit_weight_g"] = None
