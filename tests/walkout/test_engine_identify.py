@@ -86,3 +86,17 @@ def test_two_shoppers_taking_from_one_plate_at_once_get_one_unit_each() -> None:
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"water": 1}
     assert items(receipts, "a2") == {"water": 1}
+
+
+def test_two_shoppers_taking_different_products_from_one_plate_each_pay_for_theirs() -> None:
+    mixed = {(1, 0): {"cola": 10, "gum": 30}, (1, 2): {"water": 8}}
+    scene = Scene(make_store(TWINS, mixed), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.0)
+    scene.person(2, "a2", 1.0, 26.0, x=0.5)
+    scene.reach(1, 1, 0, 4.0, 5.0)
+    scene.reach(2, 1, 0, 4.6, 5.6, hand="l")
+    scene.step(1, 0, 4.9, -60.0, touch_s=0.4)  # two packs of gum
+    scene.step(1, 0, 5.5, -368.0, touch_s=0.4)  # a cola, before the plate could settle
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"gum": 2}
+    assert items(receipts, "a2") == {"cola": 1}

@@ -240,9 +240,7 @@ class Engine:
              "kind": d.kind, "sku": lay.skus[sku] if sku >= 0 else None, "count": d.count,
              "track_id": tid, "margin": d.margin}
         )
-        if d.kind != "units":
-            return
-        if change.delta_g < 0:
+        if pick:
             pair = self._two_hand_pick(change, att.loglik, att.evidence, tids, d.logpost)
             if pair is not None:
                 self.decisions[-1].update(kind="two-hands", pair=[
@@ -250,6 +248,9 @@ class Engine:
                 for tid_, s_, n_ in pair:
                     self._apply_pick(p, s_, n_, tid_)
                 return
+        if d.kind != "units":
+            return
+        if pick:
             for share_tid, share in self._pickers(att.loglik, att.evidence, tids, person,
                                                   d.count):
                 self._apply_pick(p, sku, share, share_tid)
