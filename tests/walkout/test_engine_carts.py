@@ -134,3 +134,15 @@ def test_receipts_are_issued_within_a_second_of_the_last_exit(chunk_s: float) ->
     assert len(receipts) == 2
     assert (latency >= 0).all() and (latency < 1.0).all()
     assert items(receipts, "a2") == {"chips": 1}
+
+
+def test_seconds_without_any_weight_rows_are_carried_through() -> None:
+    s = scene()
+    s.person(1, "a1", 1.0, 30.0, x=0.2)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -368.0)
+    s.reach(1, 1, 3, 14.0, 15.2)
+    s.step(1, 3, 15.0, -160.0)
+    lost = np.arange(int(8.0 * 60), int(11.5 * 60))  # 3.5 s of rows never arrive
+    _, receipts = run(s.recording(drop_rows=lost), seconds=0.5)
+    assert items(receipts, "a1") == {"cola": 1, "chips": 1}

@@ -7,6 +7,7 @@ unresolved shelf event could still involve it.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from retailos.walkout.engine.people import Account, People
 from retailos.walkout.engine.signal import NEIGHBOUR_M, LoadChange, LoadChangeDetector
 from retailos.walkout.recording import Chunk
 
+DECISIONS_KEPT = 10_000
 RECEIPT_DEADLINE_S = 0.9  # issue a receipt this long after the exit even if events are open
 PUT_WAIT_S = 5.0  # longest a put waits for picks on the same shelf to settle
 SAME_GROUP_M = 1.0  # plates of one shelf closer than this can exchange a unit in one move
@@ -71,7 +73,8 @@ class Engine:
         self._neighbours = _shelf_neighbours(lay.shelf_key, shelf_pos, NEIGHBOUR_M)
         self.stock = self.layout.initial_stock.astype(np.int64).copy()
         self.carts: dict[str, np.ndarray] = {}
-        self.decisions: list[dict[str, Any]] = []  # one per explained load change, diagnostics
+        # the latest explained load changes with their runner-up margins, for diagnostics
+        self.decisions: deque[dict[str, Any]] = deque(maxlen=DECISIONS_KEPT)
         self._pending_puts: list[LoadChange] = []
         self._waiting: dict[str, float] = {}  # account -> exit time, receipt not yet issued
         self._issued: set[str] = set()
