@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from retailos.sim.store.perception import render_tracks
 from retailos.sim.store.physics import SAMPLE_RATE_HZ, synthesize_weights
 from retailos.sim.store.stock import settle
 from retailos.sim.store.suites import get_suite
-from retailos.walkout.recording import FORMAT, Gates, write_recording
+from retailos.walkout.recording import FORMAT, Gates, Tracks, write_recording
 
 
 def simulate(suite: str, seed: int, minutes: float, out: Path) -> Path:
@@ -41,6 +42,11 @@ def simulate(suite: str, seed: int, minutes: float, out: Path) -> Path:
         layout, outcome.initial_load_g, outcome.load_events, config, duration, rng_sensors
     )
     tracks = render_tracks(plan, layout, config, rng_vision)
+    store = store_document(layout, shelving, products, f"sim-{config.name}-{seed}")
+    # Stores face every way: turn the whole floor by a multiple of 90 degrees, so nothing
+    # downstream can rely on aisles running along one axis.
+    quarter_turns = int(rng_layout.integers(4))
+    store, tracks = orient(store, tracks, quarter_turns, layout.width_m, layout.length_m)
     truth = {
         "suite": config.name,
         "seed": seed,
@@ -50,7 +56,7 @@ def simulate(suite: str, seed: int, minutes: float, out: Path) -> Path:
     out = Path(out)
     write_recording(
         out,
-        store_document(layout, shelving, products, f"sim-{config.name}-{seed}"),
+        store,
         weights,
         times,
         tracks,
@@ -58,6 +64,35 @@ def simulate(suite: str, seed: int, minutes: float, out: Path) -> Path:
         truth,
     )
     return out
+
+
+def orient(
+    store: dict[str, Any], tracks: Tracks, quarter_turns: int, width_m: float, length_m: float
+) -> tuple[dict[str, Any], Tracks]:
+    """Rotate the floor plan and every tracked point about z, keeping coordinates positive."""
+    angle = quarter_turns * np.pi / 2
+    c, s = round(float(np.cos(angle))), round(float(np.sin(angle)))
+    rotation = np.array([[c, -s], [s, c]], dtype=np.float64)
+    corners = np.array([[0.0, 0.0], [width_m, 0.0], [0.0, length_m], [width_m, length_m]])
+    shift = -(corners @ rotation.T).min(axis=0)
+
+    def place(xy: np.ndarray) -> np.ndarray:
+        return xy @ rotation.T + shift
+
+    for plate in store["plates"]:
+        plate["center"][:2] = [round(float(v), 4) for v in place(np.array(plate["center"][:2]))]
+        plate["facing"] = [float(v) for v in np.array(plate["facing"]) @ rotation.T]
+    for gate in store["gates"]:
+        gate["center"][:2] = [round(float(v), 4) for v in place(np.array(gate["center"][:2]))]
+
+    def turned(points: np.ndarray) -> np.ndarray:
+        out = np.array(points, dtype=np.float64)
+        out[:, :2] = place(out[:, :2])  # NaN wrists stay NaN
+        return out.astype(points.dtype)
+
+    return store, replace(
+        tracks, head=turned(tracks.head), lwrist=turned(tracks.lwrist), rwrist=turned(tracks.rwrist)
+    )
 
 
 def store_document(
