@@ -16,6 +16,7 @@ from retailos.core.settings import get_settings
 from retailos.inventory.cli import app as inventory_app
 from retailos.ledger.cli import app as ledger_app
 from retailos.orders.cli import app as orders_app
+from retailos.payments.cli import app as payments_app
 from retailos.walkout.cli import app as walkout_app
 from retailos.webhooks.cli import app as webhooks_app
 
@@ -31,6 +32,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(billing_app, name="billing")
 app.add_typer(orders_app, name="orders")
 app.add_typer(webhooks_app, name="webhooks", help="Webhook delivery: run the worker.")
+app.add_typer(payments_app, name="payments")
 
 console = Console()
 err = Console(stderr=True)
