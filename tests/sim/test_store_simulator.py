@@ -204,3 +204,13 @@ def test_truth_receipts_carry_the_exit_time_of_the_last_person(hard: Recording) 
         mine = exits & (hard.gates.account_id == r["account_id"])
         assert r["exit_t"] == pytest.approx(float(hard.gates.t[mine].max()), abs=1e-3)
     json.dumps(truth)  # plain JSON types only
+
+
+def test_stores_face_different_ways_across_seeds(tmp_path: Path) -> None:
+    facings = set()
+    for seed in range(4):
+        store = json.loads((simulate("standard", seed, 0.2, tmp_path / str(seed))
+                            / "store.json").read_text())  # fmt: skip
+        facings |= {tuple(round(v) + 0 for v in p["facing"]) for p in store["plates"]}
+        assert all(min(p["center"][:2]) >= 0 for p in store["plates"])
+    assert len(facings) >= 3

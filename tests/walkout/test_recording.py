@@ -221,3 +221,28 @@ def test_a_folder_without_truth_reads_with_truth_none(good: Path, tmp_path: Path
     shutil.copytree(good, copy)
     (copy / "truth.json").unlink()
     assert read_recording(copy).truth is None
+
+
+def test_exit_rows_may_leave_account_and_role_empty(good: Path) -> None:
+    text = (good / "gates.csv").read_text().replace("exit,7,acct-1,shopper,", "exit,7,,,")
+    (good / "gates.csv").write_text(text)
+    rec = read_recording(good)
+    assert rec.gates.account_id.tolist() == ["acct-1", "acct-1"]
+    assert rec.gates.role.tolist() == ["shopper", "shopper"]
+
+
+def test_track_rows_out_of_order_are_sorted_by_time(good: Path) -> None:
+    lines = (good / "tracks.csv").read_text().splitlines()
+    (good / "tracks.csv").write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n")
+    rec = read_recording(good)
+    assert np.all(np.diff(rec.tracks.t) >= 0)
+    assert np.isnan(rec.tracks.lwrist[2]).all()  # the row at t=2.5 kept its missing wrist
+
+
+def test_chunks_of_a_fraction_of_a_second_still_cover_everything(good: Path) -> None:
+    rec = read_recording(good)
+    chunks = list(iter_chunks(rec, seconds=0.25))
+    assert sum(len(c.weight_times) for c in chunks) == 300
+    assert all(
+        b.t_start == pytest.approx(a.t_end) for a, b in zip(chunks, chunks[1:], strict=False)
+    )
