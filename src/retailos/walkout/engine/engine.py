@@ -202,12 +202,6 @@ class Engine:
 
     def _resolve(self, change: LoadChange, whole: bool = True) -> None:
         """Explain one load change with the MAP hypothesis and apply it to stock and carts."""
-        if whole:
-            parts = self._split_at_gaps(change)
-            if len(parts) > 1:
-                for part in parts:
-                    self._resolve(part, whole=False)
-                return
         lay = self.layout
         p = change.plate
         t1 = min(change.t_settle + 0.3, change.t_close)
@@ -223,6 +217,12 @@ class Engine:
                  "kind": "no-change", "sku": None, "count": 0, "track_id": None, "margin": None}
             )
             return
+        if whole:
+            parts = self._split_at_gaps(change)
+            if len(parts) > 1:
+                for part in parts:
+                    self._resolve(part, whole=False)
+                return
         att = self.people.attribute(p, change.t_start - ATTRIBUTION_LEAD_S, t1)
         who_ll = self._touch_loglik(att.loglik)
         tids = att.track_ids.tolist()

@@ -26,6 +26,7 @@ GAP_MARGIN_M = 0.05  # a wrist this much beyond contact range may still be leavi
 MIN_GAP_S = 0.45  # a hand-free span this long lets the plate's level be read between contacts
 HANDOFF_M = 1.0  # people this close (heads on the floor) could have handed a unit over
 HAND_TOUCH_M = 0.12  # two people's wrists this close: a hand-off
+ENCOUNTER_EVERY_FRAMES = 3  # hands stay together for a while; every third frame is enough
 
 
 @dataclass
@@ -149,19 +150,20 @@ class People:
     def _note_encounters(self, tracks: Tracks) -> None:
         """Remember pairs of people whose heads came close, and pairs whose hands met.
 
-        Every perception frame of the chunk goes into one padded [frames, people] block and
+        Every third perception frame of the chunk goes into one padded [frames, people] block and
         every pair is measured at once: heads within HANDOFF_M (they could have passed
         something), and a wrist of one within HAND_TOUCH_M of a wrist of the other (they did
         pass something, or at least touched hands).
         """
         frames, frame = np.unique(tracks.t, return_inverse=True)
-        order = np.argsort(frame, kind="stable")
-        f = frame[order]
+        sampled = np.flatnonzero(frame % ENCOUNTER_EVERY_FRAMES == 0)
+        order = sampled[np.argsort(frame[sampled], kind="stable")]
+        f = frame[order] // ENCOUNTER_EVERY_FRAMES
         rank = np.arange(len(f)) - np.searchsorted(f, f, side="left")
         width = int(rank.max()) + 1 if len(rank) else 0
         if width < 2:
             return
-        n = len(frames)
+        n = int(f.max()) + 1
         ids = np.full((n, width), -1, dtype=np.int64)
         head = np.full((n, width, 2), np.nan)
         wrists = np.full((n, width, 2, 3), np.nan)
