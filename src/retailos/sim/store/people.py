@@ -219,8 +219,12 @@ class _Planner:
         if kind == "staff":
             for plate in rng.choice(lay.n_plates, size=int(rng.integers(2, 7)), replace=False):
                 sku = self.shelving.home_sku[int(plate)][0]
-                stops.append((int(plate), [(0, "restock", int(plate), sku,
-                                            int(rng.integers(1, 5)))]))  # fmt: skip
+                actions: list[tuple] = [(0, "restock", int(plate), sku, int(rng.integers(1, 5)))]
+                if rng.uniform() < 0.4:
+                    # Facing the shelf: lift a unit and set it down again, tidily.
+                    actions.append((0, "pick", int(plate), sku, 1))
+                    actions.append((0, "put_own", int(plate), sku, 1))
+                stops.append((int(plate), actions))
         else:
             adults = [k for k, m in enumerate(members) if m.height_m >= 1.5]
             if rng.uniform() < s.browse_only_rate:
