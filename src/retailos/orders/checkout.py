@@ -29,8 +29,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
@@ -207,10 +208,13 @@ def _insert_once(session: Session, group: OrderGroup) -> bool:
     """Insert the group unless its Idempotency-Key or cart is taken (then False). One statement
     and no savepoint; on PostgreSQL a concurrent claim of the same key waits here for the other
     transaction, then finds its group."""
-    values = {c.key: getattr(group, c.key) for c in OrderGroup.__table__.columns}
+    table = cast(Table, OrderGroup.__table__)
+    values = {c.key: getattr(group, c.key) for c in table.columns}
     make = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    result = session.execute(make(OrderGroup).values(**values).on_conflict_do_nothing())
-    if getattr(result, "rowcount", 0) != 1:
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT DO NOTHING here.
+    inserted = session.execute(make(table).values(**values).on_conflict_do_nothing()
+                               .returning(table.c.id)).first()
+    if inserted is None:
         return False
     make_transient_to_detached(group)
     session.add(group)
