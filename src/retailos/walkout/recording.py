@@ -366,11 +366,12 @@ def _read_weights(folder: Path, store: dict[str, Any]) -> tuple[np.ndarray, np.n
 def _read_csv(path: Path, columns: tuple[str, ...], dtypes: dict[str, Any]) -> pd.DataFrame:
     name = path.name
     try:
-        with path.open(encoding="utf-8", newline="") as fh:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
             header = fh.readline().strip("\r\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise RecordingError(name, f"is not readable ({exc})") from exc
-    if tuple(header.split(",")) != columns:
+    # CSV allows quoted names; the names and their order are what the spec fixes.
+    if tuple(h.strip().strip('"') for h in header.split(",")) != columns:
         raise RecordingError(name, f"header must be {','.join(columns)!r}, got {header!r}")
     try:
         frame = pd.read_csv(
@@ -379,6 +380,7 @@ def _read_csv(path: Path, columns: tuple[str, ...], dtypes: dict[str, Any]) -> p
             keep_default_na=False,
             na_values={c: [""] for c, d in dtypes.items() if d is np.float64},
             engine="c",
+            encoding="utf-8-sig",
         )
     except (ValueError, pd.errors.ParserError) as exc:
         raise RecordingError(name, f"has a malformed row or unparsable value ({exc})") from exc
