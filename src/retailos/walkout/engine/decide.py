@@ -86,9 +86,10 @@ def decide(
     per_sku_count = total.max(axis=2)
     per_sku_count[s, n] = -np.inf
     runner = max(float(per_sku_count.max()), no_change, outlier)
-    if no_change >= best_score or outlier >= best_score:
+    null_best = max(no_change, outlier)
+    if null_best >= best_score:
         kind = "no-change" if no_change >= outlier else "unexplained"
-        return Decision(kind, -1, 0, -1, max(no_change, outlier), max(no_change, outlier) -
-                        max(best_score, min(no_change, outlier)))
+        second = max(best_score, min(no_change, outlier))
+        return Decision(kind, -1, 0, -1, null_best, null_best - second)
     person = int(p) if k else -1
     return Decision("units", int(s), int(n) + 1, person, best_score, best_score - runner)
