@@ -109,19 +109,16 @@ class _Planner:
 
     def run(self) -> None:
         s, rng = self.suite, self.rng
-        mean_visit = 75.0
+        mean_visit_s = 75.0  # what the planned visits come to on average
         persons_per_group = 1.0 + s.family_rate * 1.8 + s.companion_rate
-        shopper_rate = s.concurrent_shoppers / persons_per_group / mean_visit
-        t = 0.0
+        # Little's law: arrivals per second = people inside / time each spends inside.
+        group_rate = s.concurrent_shoppers / persons_per_group / mean_visit_s
         # Open with a crowd already arriving, so the store is busy from the first minute.
-        opening = [
-            float(x)
-            for x in np.sort(rng.uniform(0.5, 25.0, int(s.concurrent_shoppers / persons_per_group)))
-        ]
-        arrivals = list(opening)
+        opening = rng.uniform(0.5, 25.0, int(s.concurrent_shoppers / persons_per_group))
+        arrivals = [float(x) for x in np.sort(opening)]
         t = 25.0
         while t < self.duration:
-            t += float(rng.exponential(1.0 / shopper_rate))
+            t += float(rng.exponential(1.0 / group_rate))
             arrivals.append(t)
         for t_arrive in arrivals:
             if t_arrive > self.duration - 20.0:
