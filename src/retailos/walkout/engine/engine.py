@@ -471,7 +471,7 @@ class Engine:
     def _receipt(self, account_id: str, exit_t: float, emitted_t: float) -> dict[str, Any]:
         self._waiting.pop(account_id, None)
         self._issued.add(account_id)
-        cart = self.carts.get(account_id)
+        cart = self.carts.pop(account_id, None)  # a closed account takes no more changes
         items = []
         if cart is not None:
             items = [
