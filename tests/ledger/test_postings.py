@@ -161,6 +161,9 @@ def test_journal_rows_cannot_be_changed_through_the_orm(db: Database, clock: Man
      ["does not balance", "does not balance for tenant", "holds balance"]),
     ("UPDATE ledger_accounts SET balance = balance - 5 WHERE code = 'revenue'",
      ["holds balance"]),
+    ("UPDATE journal_lines SET amount = -amount WHERE entry_id IN "
+     "(SELECT id FROM journal_entries WHERE reverses_id IS NOT NULL)",
+     ["not the negation"]),
     ("DELETE FROM journal_lines WHERE line_no > 1",
      ["does not balance", "does not balance for tenant", "line(s)", "holds balance"]),
 ])
@@ -168,7 +171,10 @@ def test_check_finds_tampering(
     db: Database, clock: ManualClock, tamper: str, expected: list[str]
 ) -> None:
     sell(db, clock)
+    mistaken = sell(db, clock, ref="grp_2")
     with db.transaction() as s:
+        service.reverse(s, clock, STORE, mistaken, "mistake")
+        assert service.check(s) == []
         s.execute(text(tamper))
     with db.transaction() as s:
         problems = service.check(s)

@@ -28,6 +28,7 @@ def check() -> None:
     try:
         with db.transaction() as s:
             problems = service.check(s)
+            entries, lines, accounts = service.totals(s)
     finally:
         db.dispose()
     if problems:
@@ -35,7 +36,8 @@ def check() -> None:
             console.print(f"[red]FAIL[/red] {problem}", soft_wrap=True)
         console.print(f"{len(problems)} problem(s) found")
         raise typer.Exit(1)
-    console.print("OK: every entry balances and every balance equals the sum of its lines")
+    console.print(f"OK: {entries} entries, {lines} lines, {accounts} accounts; every entry "
+                  "balances and every balance equals the sum of its lines", soft_wrap=True)
 
 
 @app.command("balances")

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Select, Table, case, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from retailos.core.clock import Clock
 from retailos.core.errors import Conflict, InvalidInput, NotFound
@@ -306,8 +306,11 @@ def movements(
 
 def check(session: Session) -> list[str]:
     """Problems found in the whole ledger; [] means every entry balances (in total and per
-    tenant) in one currency with at least two lines, and every stored balance equals the sum
-    of its account's lines."""
+    tenant) in one currency with at least two lines, every reversal negates its entry line by
+    line, and every stored balance equals the sum of its account's lines.
+
+    Each query reads one snapshot, and an entry's lines commit together, so postings running
+    meanwhile cannot produce a false alarm."""
     problems: list[str] = []
     unbalanced = session.execute(
         select(JournalLine.entry_id, func.sum(JournalLine.amount))
@@ -345,6 +348,20 @@ def check(session: Session) -> list[str]:
     )
     problems += [f"entry {e} line {n} disagrees with its entry or account "
                  "(currency, tenant or code)" for e, n in mismatched]
+    original = aliased(JournalLine)
+    reversal_entry = aliased(JournalEntry)
+    unfaithful = session.execute(
+        select(JournalLine.entry_id, JournalLine.line_no)
+        .join(reversal_entry, reversal_entry.id == JournalLine.entry_id)
+        .outerjoin(original, (original.entry_id == reversal_entry.reverses_id)
+                   & (original.line_no == JournalLine.line_no))
+        .where(reversal_entry.reverses_id.is_not(None),
+               original.entry_id.is_(None) | (original.amount != -JournalLine.amount)
+               | (original.account_id != JournalLine.account_id))
+        .order_by(JournalLine.entry_id, JournalLine.line_no)
+    )
+    problems += [f"reversal {e} line {n} is not the negation of the entry it reverses"
+                 for e, n in unfaithful]
     sums = (
         select(JournalLine.account_id, func.sum(JournalLine.amount).label("total"))
         .group_by(JournalLine.account_id).subquery()
@@ -361,3 +378,12 @@ def check(session: Session) -> list[str]:
         for a, t, c, cur, b, s in drifted
     ]
     return problems
+
+
+def totals(session: Session) -> tuple[int, int, int]:
+    """How many entries, lines and accounts the ledger holds."""
+    return (
+        session.scalar(select(func.count()).select_from(JournalEntry)) or 0,
+        session.scalar(select(func.count()).select_from(JournalLine)) or 0,
+        session.scalar(select(func.count()).select_from(LedgerAccount)) or 0,
+    )
