@@ -401,7 +401,10 @@ class _Planner:
                 if members[k].role == "shopper":
                     dy = float(members[k].offset[1] - members[reacher].offset[1])
                     near = self._nearby_plate(plate, dy)
-                    if members[k].height_m >= 1.5 or lay.center[near, 2] <= 1.0:
+                    # Beside the other hand, not on the same plate: two hands on one plate at
+                    # once cannot be told apart by weight, and people rarely do it.
+                    reachable = members[k].height_m >= 1.5 or lay.center[near, 2] <= 1.0
+                    if near != plate and reachable:
                         primary = next((r for r in reaches if r.t_start >= d0), None)
                         start = (
                             None if primary is None else primary.t_start + rng.uniform(-0.3, 0.8)
