@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx
 from fastapi.testclient import TestClient
 
 from retailos.core.db import Database
 from retailos.core.money import Money
 from retailos.payments.models import Payment
 from retailos.payments.providers import SIGNATURE_HEADER, TestProvider
-from tests.conftest import Actor
+from tests.conftest import Actor, LiveServer
 from tests.payments.conftest import PENDING, outbox_types
 
 PROBLEM = "application/problem+json"
@@ -117,3 +118,17 @@ def test_event_for_a_payment_not_yet_known_asks_for_redelivery(
     r = client.post(EVENTS, content=body, headers=headers)
     assert r.status_code == 404
     assert r.json()["type"] == "urn:retailos:problem:not-found"
+
+
+def test_a_running_server_applies_the_processors_signed_event(
+    live_server: LiveServer, retailer: Actor, processor: TestProvider,
+    authorized: Callable[..., Payment],
+) -> None:
+    payment = authorized(tenant_id=retailer.tenant_id, card=PENDING)
+    body, headers = processor.signed(processor.confirm(payment.provider_ref))
+    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+        for processed in (True, False):  # delivered, then redelivered
+            r = http.post(EVENTS, content=body, headers=headers)
+            assert (r.status_code, r.json()["processed"]) == (200, processed)
+        now = http.get(f"/v1/payments/{payment.id}", headers=retailer.headers).json()
+    assert now["status"] == "authorized"
