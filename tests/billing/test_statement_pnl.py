@@ -181,3 +181,37 @@ def test_cli_prints_the_statement_and_the_pnl(
     bad = runner.invoke(cli, ["billing", "statement", "--tenant", retailer.tenant_id,
                               "--month", "November"])
     assert bad.exit_code == 2
+
+
+def test_statement_reconciles_metered_fees_with_the_ledger(
+    db: Database, clock: ManualClock, operator: Actor, retailer: Actor
+) -> None:
+    store = retailer.tenant_id
+    with db.transaction() as s:
+        postings.sale(s, clock, store_tenant_id=store, operator_tenant_id=operator.tenant_id,
+                      ref="ord_1", gross=usd(3000), tax=usd(0), fees=usd(250),
+                      fee_lines={"referral": usd(151), "order": usd(99)})
+        billing.record_usage(s, clock, store, "referral", 1, usd(151), "ord_1")
+        billing.record_usage(s, clock, store, "order", 1, usd(99), "ord_1")
+        postings.refund(s, clock, store_tenant_id=store, operator_tenant_id=operator.tenant_id,
+                        ref="ret_1", amount=usd(1000), tax=usd(0), fees_returned=usd(50))
+        billing.record_usage(s, clock, store, "referral", -1, usd(-50), "ret_1")
+        agreed = billing.statement(s, store, 2026, 1, "USD")
+        billing.record_usage(s, clock, store, "order", 1, usd(99), "ord_2")  # never booked
+        disagreed = billing.statement(s, store, 2026, 1, "USD")
+    assert (agreed.net, agreed.ledger_fees, agreed.reconciled) == (usd(200), usd(200), True)
+    assert (disagreed.net, disagreed.ledger_fees, disagreed.reconciled) == (
+        usd(299), usd(200), False)
+
+
+def test_setting_a_schedule_replays_under_its_idempotency_key(
+    client: TestClient, operator: Actor, retailer: Actor
+) -> None:
+    headers = {**operator.headers, "Idempotency-Key": "fees-1"}
+    body = {"tenant_id": retailer.tenant_id, "currency": "USD", "referral_bps": 1200,
+            "referral_min_per_item": 0, "per_order": 0}
+    first = client.post("/v1/billing/fee-schedules", json=body, headers=headers)
+    again = client.post("/v1/billing/fee-schedules", json=body, headers=headers)
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert len(client.get("/v1/billing/fee-schedules", headers=retailer.headers).json()) == 1

@@ -63,6 +63,11 @@ def statement(
     table.add_row("total", "", str(st.total_fees), str(st.total_refunds), str(st.net),
                   style="bold")
     console.print(table)
+    if st.reconciled:
+        console.print(f"the ledger agrees: {st.ledger_fees} in platform fees")
+    else:
+        console.print(f"[red]the ledger booked {st.ledger_fees} in platform fees, "
+                      f"metering {st.net}[/red]")
 
 
 @app.command("pnl")

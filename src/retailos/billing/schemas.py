@@ -85,6 +85,8 @@ class StatementOut(BaseModel):
     total_fees: int
     total_refunds: int
     net: int
+    ledger_fees: int = Field(description="Fees the ledger booked to the tenant this month")
+    reconciled: bool = Field(description="True when metered fees equal the ledger's")
 
     @classmethod
     def of(cls, st: Statement) -> StatementOut:
@@ -94,7 +96,7 @@ class StatementOut(BaseModel):
                                     charged=x.charged.amount, refunded=x.refunded.amount,
                                     net=x.net.amount) for x in st.lines],
             total_fees=st.total_fees.amount, total_refunds=st.total_refunds.amount,
-            net=st.net.amount,
+            net=st.net.amount, ledger_fees=st.ledger_fees.amount, reconciled=st.reconciled,
         )
 
 

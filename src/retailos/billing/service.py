@@ -72,6 +72,12 @@ class Statement:
     total_fees: Money
     total_refunds: Money
     net: Money
+    ledger_fees: Money  # the month's movement of the tenant's platform_fees account
+
+    @property
+    def reconciled(self) -> bool:
+        """Metered fees and the fees in the ledger agree."""
+        return self.net == self.ledger_fees
 
 
 @dataclass(frozen=True)
@@ -226,7 +232,8 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
 
 def statement(session: Session, tenant_id: str, year: int, month: int, currency: str) -> Statement:
     """The tenant's fees of one calendar month (UTC) by service line, from the usage records:
-    the quantity and amount charged, the fees refunded (records with negative amounts), net."""
+    the quantity and amount charged, the fees refunded (records with negative amounts), net;
+    and the fees the ledger booked to the tenant that month, which should be the same."""
     currency = _currency(currency)
     start, end = month_bounds(year, month)
     quantity = func.sum(case((UsageRecord.amount >= 0, UsageRecord.quantity), else_=0))
@@ -246,8 +253,9 @@ def statement(session: Session, tenant_id: str, year: int, month: int, currency:
     zero = Money.zero(currency)
     total = sum((line.charged for line in lines), zero)
     refunds = sum((line.refunded for line in lines), zero)
+    in_ledger = ledger.movements(session, tenant_id, currency, start, end).get("platform_fees", 0)
     return Statement(tenant_id, f"{year:04d}-{month:02d}", currency, lines, total, refunds,
-                     total - refunds)
+                     total - refunds, Money(in_ledger, currency))
 
 
 def profit_and_loss(
