@@ -71,6 +71,21 @@ def test_receipts_and_adjustments_change_stock_and_leave_movements(
         ("receive", 12, "received", None), ("adjust", -2, "damaged", "count-7")]
 
 
+def test_a_transfer_moves_units_and_an_impossible_one_is_a_409(
+    client: TestClient, retailer: Actor
+) -> None:
+    a, b, item = location(client, retailer, "A"), location(client, retailer, "B"), sku()
+    receive(client, retailer, a, item, 3)
+    body = {"sku_id": item, "from_location_id": a, "to_location_id": b, "quantity": 2}
+    r = client.post("/v1/inventory/transfers", headers=retailer.headers, json=body)
+    assert r.status_code == 201
+    assert (r.json()["source"]["on_hand"], r.json()["destination"]["on_hand"]) == (1, 2)
+    r = client.post("/v1/inventory/transfers", headers=retailer.headers, json=body)
+    assert r.status_code == 409
+    assert r.json()["type"] == "urn:retailos:problem:out-of-stock"
+    assert (r.json()["requested"], r.json()["available"]) == (2, 1)
+
+
 def test_a_replayed_receipt_is_received_once(client: TestClient, retailer: Actor) -> None:
     loc, item = location(client, retailer), sku()
     headers = {**retailer.headers, "Idempotency-Key": "delivery-1"}

@@ -4,6 +4,7 @@ nothing is negative, and on_hand per SKU matches a plain model of what happened.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -61,6 +62,14 @@ def test_random_operations_keep_stock_consistent(db: Database) -> None:
             except (Conflict, NotFound):
                 return
             self.on_hand[self.skus[i]] += delta
+
+        @rule(i=SKUS, to_store=st.booleans(), qty=st.integers(1, 4))
+        def transfer(self, i: int, to_store: bool, qty: int) -> None:
+            there, here = ("warehouse", "store") if to_store else ("store", "warehouse")
+            with contextlib.suppress(OutOfStock):
+                self.run(lambda s: inventory.transfer(s, self.clock, self.shop.tenant_id,
+                                                      self.skus[i], self.place(there),
+                                                      self.place(here), qty))
 
         @rule(lines=st.lists(st.tuples(SKUS, st.integers(1, 4)), min_size=1, max_size=4),
               minutes=st.integers(1, 30))

@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from retailos.core.clock import ManualClock
 from retailos.core.db import Database
-from retailos.core.errors import Conflict, InvalidInput, NotFound
+from retailos.core.errors import Conflict, InvalidInput, NotFound, OutOfStock
 from retailos.inventory import service as inventory
 from retailos.inventory.service import StockLevel
 from tests.inventory.conftest import Shop, sku
@@ -109,3 +109,22 @@ def test_locations_nest_and_codes_are_unique_per_tenant(
     with db.transaction() as s:
         found, _ = inventory.list_locations(s, shop.tenant_id, kind="shelf")
     assert [loc.code for loc in found] == ["A-1"]
+
+
+def test_transfer_moves_only_available_units_between_locations(
+    db: Database, clock: ManualClock, shop: Shop
+) -> None:
+    item = sku()
+    with db.transaction() as s:
+        inventory.receive(s, clock, shop.tenant_id, shop.warehouse, item, 6)
+        inventory.reserve(s, clock, shop.tenant_id, [(item, 2)], "chk_1", timedelta(minutes=5))
+        source, destination = inventory.transfer(s, clock, shop.tenant_id, item, shop.warehouse,
+                                                 shop.store, 4, ref="tr_1")
+        assert (source.on_hand, source.reserved, source.available) == (2, 2, 0)
+        assert destination == StockLevel(item, shop.store, 4, 0, 0, 4)
+        with pytest.raises(OutOfStock):
+            inventory.transfer(s, clock, shop.tenant_id, item, shop.warehouse, shop.store, 1)
+        moves, _ = inventory.list_movements(s, shop.tenant_id, sku_id=item, kind="transfer")
+        assert [(m.location_id, m.quantity) for m in moves] == [
+            (shop.warehouse, -4), (shop.store, 4)]
+        assert inventory.audit(s) == []

@@ -23,6 +23,8 @@ from retailos.inventory.schemas import (
     SkuAvailability,
     StockLevelOut,
     StockOut,
+    TransferIn,
+    TransferOut,
 )
 from retailos.tenants.service import Principal
 
@@ -96,6 +98,19 @@ def adjust(
     level = service.adjust(db, now, who.tenant_id, body.location_id, body.sku_id, body.delta,
                            body.reason, body.reference)
     return StockLevelOut.model_validate(level)
+
+
+@router.post("/transfers", status_code=201, response_model=TransferOut,
+             summary="Move available units of a SKU from one location to another")
+def transfer(
+    body: TransferIn, who: Principal = Depends(WRITE), db: Session = Depends(session),
+    now: Clock = Depends(clock),
+) -> TransferOut:
+    source, destination = service.transfer(db, now, who.tenant_id, body.sku_id,
+                                           body.from_location_id, body.to_location_id,
+                                           body.quantity, body.reference)
+    return TransferOut(source=StockLevelOut.model_validate(source),
+                       destination=StockLevelOut.model_validate(destination))
 
 
 # --- reading ----------------------------------------------------------------------------------

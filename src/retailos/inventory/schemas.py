@@ -88,3 +88,17 @@ class SkuAvailability(BaseModel):
 class AvailabilityOut(BaseModel):
     location_id: str | None = Field(description="The location asked about; null for all")
     data: list[SkuAvailability]
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sku_id: str = Field(pattern=SKU_ID)
+    from_location_id: str = Field(pattern=LOCATION_ID)
+    to_location_id: str = Field(pattern=LOCATION_ID)
+    quantity: int = Field(gt=0, le=1_000_000_000)
+    reference: str | None = Field(default=None, max_length=100)
+
+
+class TransferOut(BaseModel):
+    source: StockLevelOut = Field(description="The stock left where the units came from")
+    destination: StockLevelOut = Field(description="The stock where they went")

@@ -17,15 +17,18 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
+from typing import cast as typing_cast
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     CursorResult,
     Result,
     Select,
     bindparam,
     case,
+    cast,
     exists,
     func,
     insert,
@@ -148,6 +151,7 @@ def receive(
     _check_positive(qty, "quantity")
     _check_skus([sku_id])
     _check_reason(reason)
+    _check_ref(ref)
     rows = _add_on_hand(session, clock.now(), tenant_id, location_id, {sku_id: qty},
                         "receive", reason, ref)
     return _level(rows[0])
@@ -191,6 +195,7 @@ def adjust(
     if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
         raise InvalidInput("delta must be a non-zero whole number", field="delta")
     _check_skus([sku_id])
+    _check_ref(ref)
     get_location(session, tenant_id, location_id)
     now = clock.now()
     if delta > 0:
@@ -240,6 +245,7 @@ def restock(
     shipment), or at `location_id` when given; movement 'return'."""
     _check_positive(qty, "quantity")
     _check_skus([sku_id])
+    _check_ref(ref)
     if location_id is None:
         location_id = session.scalar(
             select(Movement.location_id)
@@ -255,6 +261,53 @@ def restock(
         get_location(session, tenant_id, location_id)
     _add_on_hand(session, clock.now(), tenant_id, location_id, {sku_id: qty}, "return",
                  "returned", ref)
+
+
+def transfer(
+    session: Session,
+    clock: Clock,
+    tenant_id: str,
+    sku_id: str,
+    from_location_id: str,
+    to_location_id: str,
+    qty: int,
+    ref: str | None = None,
+) -> tuple[StockLevel, StockLevel]:
+    """Move available units between two of the owner's locations: two 'transfer' movements."""
+    _check_positive(qty, "quantity")
+    _check_skus([sku_id])
+    _check_ref(ref)
+    if from_location_id == to_location_id:
+        raise InvalidInput("a transfer needs two different locations", field="to_location_id")
+    get_location(session, tenant_id, from_location_id)
+    get_location(session, tenant_id, to_location_id)
+    now = clock.now()
+    source = session.execute(
+        select(Stock.id, Stock.on_hand, Stock.allocated, Stock.reserved,
+               _expired_reserved(Stock, now).label("expired"))
+        .where(Stock.tenant_id == tenant_id, Stock.sku_id == sku_id,
+               Stock.location_id == from_location_id)
+        .with_for_update(of=Stock, key_share=True)
+    ).first()
+    free = 0 if source is None else source.on_hand - source.allocated - source.reserved
+    if source is not None and source.expired and free < qty:
+        _release_expired(session, now, [source.id])
+        free += source.expired
+    if source is None or free < qty:
+        raise _out_of_stock(sku_id, qty, max(free, 0))
+    left = session.execute(
+        update(Stock)
+        .where(Stock.id == source.id,
+               Stock.on_hand - Stock.allocated - Stock.reserved >= qty)
+        .values(on_hand=Stock.on_hand - qty, updated_at=now)
+        .returning(Stock.id, Stock.sku_id, Stock.location_id, Stock.on_hand, Stock.reserved,
+                   Stock.allocated)
+    ).one()
+    _record_movements(session, now, tenant_id, [(source.id, sku_id, from_location_id, -qty)],
+                      "transfer", "transferred", ref)
+    arrived = _add_on_hand(session, now, tenant_id, to_location_id, {sku_id: qty}, "transfer",
+                           "transferred", ref)
+    return _level(left), _level(arrived[0])
 
 
 # --- reservations and allocations -------------------------------------------------------------
@@ -279,8 +332,9 @@ def reserve(
         raise InvalidInput("a reservation needs at least one line", field="lines")
     if ttl <= timedelta(0):
         raise InvalidInput("ttl must be positive", field="ttl")
-    if not ref or len(ref) > 100:
-        raise InvalidInput("ref must be 1 to 100 characters", field="ref")
+    if not ref:
+        raise InvalidInput("ref must not be empty", field="ref")
+    _check_ref(ref)
     now = clock.now()
     rows = session.execute(
         select(Stock.id, Stock.sku_id, Stock.location_id, Stock.on_hand, Stock.allocated,
@@ -381,6 +435,10 @@ def allocate(
         .where(HoldLine.tenant_id == tenant_id, HoldLine.hold_id == hold_id,
                HoldLine.status == "reserved")
     ).all()
+    if not lines:
+        raise Conflict(f"hold {hold_id} holds nothing", hold_id=hold_id, status=hold.status)
+    if any(not order_id or len(order_id) > 40 for order_id in order_refs.values()):
+        raise InvalidInput("order ids must be 1 to 40 characters", field="order_refs")
     missing = sorted({line.sku_id for line in lines} - set(order_refs))
     if missing:
         raise InvalidInput(f"no order given for {', '.join(missing)}", field="order_refs",
@@ -633,9 +691,10 @@ def audit(session: Session, tenant_id: str | None = None) -> list[str]:
         .where(HoldLine.status.in_(("reserved", "allocated")))
         .group_by(HoldLine.stock_id).subquery()
     )
-    moved_units = func.coalesce(moved.c.units, 0)
-    held_reserved = func.coalesce(held.c.reserved, 0)
-    held_allocated = func.coalesce(held.c.allocated, 0)
+    # SUM of a bigint is a numeric on PostgreSQL: cast back so Python sees ints.
+    moved_units = cast(func.coalesce(moved.c.units, 0), BigInteger)
+    held_reserved = cast(func.coalesce(held.c.reserved, 0), BigInteger)
+    held_allocated = cast(func.coalesce(held.c.allocated, 0), BigInteger)
     stmt = (
         select(Stock.id, Stock.sku_id, Stock.location_id, Stock.on_hand, Stock.reserved,
                Stock.allocated, moved_units.label("moved"), held_reserved.label("held_r"),
@@ -672,6 +731,11 @@ def audit(session: Session, tenant_id: str | None = None) -> list[str]:
 def _check_positive(qty: int, field: str) -> None:
     if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
         raise InvalidInput(f"{field} must be a positive whole number", field=field)
+
+
+def _check_ref(ref: str | None) -> None:
+    if ref is not None and len(ref) > 100:
+        raise InvalidInput("ref must be at most 100 characters", field="ref")
 
 
 def _check_reason(reason: str) -> None:
@@ -711,13 +775,13 @@ def _per_stock(pairs: Iterable[tuple[str, int]]) -> dict[str, int]:
 
 
 def _rowcount(result: Result[Any]) -> int:
-    return cast(CursorResult[Any], result).rowcount
+    return typing_cast(CursorResult[Any], result).rowcount
 
 
 def _expired_reserved(stock: Any, now: datetime) -> ColumnElement[int]:
     """Units of a stock row still counted as reserved by holds that expired at `now`."""
     return (
-        select(func.coalesce(func.sum(HoldLine.quantity), 0))
+        select(cast(func.coalesce(func.sum(HoldLine.quantity), 0), BigInteger))
         .where(HoldLine.stock_id == stock.id, HoldLine.status == "reserved",
                HoldLine.expires_at <= now)
         .correlate(stock)
@@ -934,5 +998,5 @@ __all__ = [
     "ADJUST_REASONS", "LOCATION_KINDS", "MOVEMENT_KINDS", "StockLevel", "adjust", "allocate",
     "audit", "available_to_promise", "create_location", "deallocate", "expire_holds",
     "get_hold", "get_location", "list_locations", "list_movements", "list_stock", "receive",
-    "receive_many", "release", "reserve", "restock", "ship", "stock_level",
+    "receive_many", "release", "reserve", "restock", "ship", "stock_level", "transfer",
 ]
