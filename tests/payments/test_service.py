@@ -8,9 +8,10 @@ from collections.abc import Callable
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 
 from retailos.core.clock import ManualClock
-from retailos.core.db import Database
+from retailos.core.db import Base, Database
 from retailos.core.errors import (
     IdempotencyConflict,
     IllegalTransition,
@@ -408,3 +409,43 @@ def test_authorise_and_capture_take_six_statements_of_ours(
             event.remove(db.engine, "before_cursor_execute", count)
         s.commit()
     assert sorted(seen) == sorted(["SELECT", "INSERT", "INSERT", "SELECT", "UPDATE", "INSERT"])
+
+
+def test_voiding_a_pending_payment_cancels_it_and_a_late_confirmation_changes_nothing(
+    db: Database, clock: ManualClock, processor: TestProvider,
+    authorized: Callable[..., Payment],
+) -> None:
+    payment = authorized(card=PENDING)
+    with db.transaction() as s:
+        assert service.void(s, clock, TENANT, payment.id).status == "voided"
+    charge = processor.charge(payment.provider_ref)
+    assert charge is not None and charge.status == "voided"
+    with pytest.raises(ValueError, match="not pending"):
+        processor.confirm(payment.provider_ref)
+    late = {"id": "tpevt_late", "type": "payment.succeeded", "provider": "test",
+            "data": {"provider_ref": payment.provider_ref}}
+    with db.transaction() as s:
+        seen = service.handle_provider_event(s, clock, late)
+        assert seen is not None and seen.status == "voided"
+    assert outbox_types(db, TENANT) == ["payment.voided"]
+
+
+def test_the_card_number_is_stored_nowhere(
+    db: Database, clock: ManualClock, processor: TestProvider
+) -> None:
+    with db.transaction() as s:
+        payment = service.authorize(s, clock, TENANT, "g", usd(10_00), APPROVE, "k")
+        service.capture(s, clock, TENANT, payment.id)
+    dumped = []
+    for engine in {db.engine, processor._store}:  # ours, and the processor's
+        assert engine is not None
+        with engine.connect() as conn:
+            for table in Base.metadata.sorted_tables:
+                try:
+                    rows = conn.execute(table.select()).all()
+                except DBAPIError:
+                    conn.rollback()  # the processor's file holds only its own tables
+                    continue
+                dumped.append(repr(rows))
+    assert "4242" in "".join(dumped)  # the last four digits are kept
+    assert APPROVE not in "".join(dumped)
