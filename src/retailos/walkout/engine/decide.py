@@ -17,6 +17,9 @@ MAX_UNITS = 6  # a shopper moves at most this many units of one product in one r
 MAX_RESTOCK_UNITS = 24
 LOG_UNIT_PENALTY = 1.2  # each further unit in one reach is this much (log) less likely
 MODEL_SD_G = 0.5  # floor on the spread of a weight change (calibration, slow drift)
+WIDE_SHARE = 0.1  # share of settled levels read off by more than the noise explains ...
+WIDE_SD_G = 5.0  # ... by about this much
+WIDE_SD_FRACTION = 0.01
 OFF_PLANOGRAM = 0.3  # prior units for a sku the planogram puts on the plate but none is known
 STRAY_UNITS = 0.01  # prior units for a sku neither known nor planned on the plate
 NO_CHANGE_LOGPRIOR = np.log(0.05)
@@ -41,8 +44,17 @@ def weight_loglik(
     n = np.arange(1, max_units + 1, dtype=np.float64)[None, :]
     mean = n * unit_weight[:, None]
     var = n * unit_sd[:, None] ** 2 + sd_g**2 + MODEL_SD_G**2
-    r = abs(delta_g) - mean
-    return -0.5 * r * r / var - 0.5 * np.log(2 * np.pi * var)
+    return residual_loglik(abs(delta_g) - mean, var, mean)
+
+
+def residual_loglik(r: np.ndarray, var: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Log density of a weight residual r: Gaussian with variance var, plus a small wide
+    component for a level read a few grams off (a hand or a neighbour not quite gone), so one
+    slightly-off reading does not push the decision to a more contrived explanation."""
+    tight = -0.5 * r * r / var - 0.5 * np.log(2 * np.pi * var)
+    wide_var = var + (WIDE_SD_G + WIDE_SD_FRACTION * np.abs(mean)) ** 2
+    wide = -0.5 * r * r / wide_var - 0.5 * np.log(2 * np.pi * wide_var)
+    return np.logaddexp(np.log1p(-WIDE_SHARE) + tight, np.log(WIDE_SHARE) + wide)
 
 
 def count_logprior(max_units: int) -> np.ndarray:

@@ -21,6 +21,7 @@ from retailos.walkout.engine.decide import (
     decide,
     null_scores,
     pick_sku_prior,
+    residual_loglik,
     weight_loglik,
 )
 from retailos.walkout.engine.layout import StoreLayout, build_layout
@@ -243,14 +244,16 @@ class Engine:
              "kind": d.kind, "sku": lay.skus[sku] if sku >= 0 else None, "count": d.count,
              "track_id": tid, "margin": d.margin}
         )
-        if pick:
-            pair = self._two_hand_pick(change, att.loglik, att.evidence, tids, d.logpost)
-            if pair is not None:
-                self.decisions[-1].update(kind="two-hands", pair=[
-                    (tid_, lay.skus[s_], n_) for tid_, s_, n_ in pair])
-                for tid_, s_, n_ in pair:
+        pair = self._two_hands(change, att.loglik, att.evidence, tids, d.logpost)
+        if pair is not None:
+            self.decisions[-1].update(kind="two-hands", pair=[
+                (kind, tid_, lay.skus[s_], n_) for kind, tid_, s_, n_ in pair])
+            for kind, tid_, s_, n_ in pair:
+                if kind == "pick":
                     self._apply_pick(p, s_, n_, tid_)
-                return
+                else:
+                    self._apply_put(p, s_, n_, tid_)
+            return
         if d.kind != "units":
             return
         if pick:
@@ -260,17 +263,16 @@ class Engine:
         else:
             self._apply_put(p, sku, d.count, tid)
 
-    def _two_hand_pick(
+    def _two_hands(
         self, change: LoadChange, loglik: np.ndarray, evidence: list[str], tids: list[int],
         single_logpost: float,
-    ) -> list[tuple[int, int, int]] | None:
-        """Two people on different accounts took different products in one load change.
-
-        Scored like the single-person hypotheses: the weight of n1 units of one product plus
-        n2 of another, both products' location priors, both people's hand evidence and the
-        prior against a second picker. Returns [(track, sku, count)] if it beats the best
-        single explanation. Who took which is read from the plate's level after the first of
-        them let go.
+    ) -> list[tuple[str, int, int, int]] | None:
+        """Two people on different accounts both changed the plate within one load change:
+        each took a different product, or one took something while the other put something
+        back. Scored like the single-person hypotheses: the weight of both parts, each part's
+        location prior (what is on the plate; what the person holds), both people's hand
+        evidence and the prior against a second person. Returns [(kind, track, sku, count)] if
+        that beats the best single explanation.
         """
         lay = self.layout
         gain = loglik - LOG_BYSTANDER_DENSITY
@@ -284,7 +286,68 @@ class Engine:
             return None
         p = change.plate
         cands = np.flatnonzero((self.stock[p] > 0) | lay.planogram[p])
-        if len(cands) < 2 or len(cands) > 12:
+        if len(cands) == 0 or len(cands) > 12:
+            return None
+        k = len(loglik)
+        touch = gain[a] + gain[b] - np.log(k * (k - 1)) + LOG_SECOND_PICKER_PRIOR
+        options: list[tuple[float, list[tuple[str, int, int, int]]]] = []
+        picks = self._two_picks(change, cands, tids, a, b)
+        if picks is not None:
+            options.append((picks[0] + touch, picks[1]))
+        for taker, giver in ((a, b), (b, a)):
+            swap = self._pick_and_put(change, cands, tids, taker, giver)
+            if swap is not None:
+                options.append((swap[0] + touch, swap[1]))
+        if not options:
+            return None
+        best, actions = max(options, key=lambda option: option[0])
+        return actions if best > single_logpost else None
+
+    def _pick_and_put(
+        self, change: LoadChange, cands: np.ndarray, tids: list[int], taker: int, giver: int
+    ) -> tuple[float, list[tuple[str, int, int, int]]] | None:
+        """Best log-score of `taker` picking n1 of a plate product while `giver` puts back n2
+        of something they hold."""
+        lay = self.layout
+        p = change.plate
+        held = np.zeros(lay.n_skus, dtype=bool)
+        for account, cart in self.carts.items():
+            if account not in self._issued:
+                held |= cart > 0
+        puts = np.flatnonzero(held)
+        if len(puts) == 0:
+            return None
+        n = np.arange(1, PAIR_MAX_UNITS + 1)
+        pick_lp = pick_sku_prior(self.stock[p], lay.planogram[p])[cands]
+        put_lp = self._put_prior(p, [tids[giver]], puts)[:, :PAIR_MAX_UNITS, 0]
+        count_lp = count_logprior(PAIR_MAX_UNITS)
+        w1, sd1 = lay.unit_weight[cands], lay.unit_sd[cands]
+        w2, sd2 = lay.unit_weight[puts], lay.unit_sd[puts]
+        # grid [s1, n1, s2, n2]: the plate loses n1 * w1 and gains n2 * w2
+        mean = (-n[None, :, None, None] * w1[:, None, None, None]
+                + n[None, None, None, :] * w2[None, None, :, None])
+        var = (n[None, :, None, None] * sd1[:, None, None, None] ** 2
+               + n[None, None, None, :] * sd2[None, None, :, None] ** 2
+               + change.sd_g**2 + MODEL_SD_G**2)
+        r = change.delta_g - mean
+        score = (residual_loglik(r, var, mean)
+                 + pick_lp[:, None, None, None] + count_lp[None, :, None, None]
+                 + put_lp[None, None, :, :])
+        flat = int(np.argmax(score))
+        i1, j1, i2, j2 = np.unravel_index(flat, score.shape)
+        return float(score.ravel()[flat]), [
+            ("pick", tids[taker], int(cands[i1]), int(j1) + 1),
+            ("put", tids[giver], int(puts[i2]), int(j2) + 1),
+        ]
+
+    def _two_picks(
+        self, change: LoadChange, cands: np.ndarray, tids: list[int], a: int, b: int
+    ) -> tuple[float, list[tuple[str, int, int, int]]] | None:
+        """Best log-score of a and b each taking units of a different plate product; who took
+        which is read from the plate's level after the first of them let go."""
+        lay = self.layout
+        p = change.plate
+        if change.delta_g >= 0 or len(cands) < 2:
             return None
         prior = pick_sku_prior(self.stock[p], lay.planogram[p])[cands]
         n = np.arange(1, PAIR_MAX_UNITS + 1)
@@ -297,17 +360,13 @@ class Engine:
                + change.sd_g**2 + MODEL_SD_G**2)
         r = abs(change.delta_g) - mean
         count_lp = count_logprior(PAIR_MAX_UNITS)
-        score = (-0.5 * r * r / var - 0.5 * np.log(2 * np.pi * var)
+        score = (residual_loglik(r, var, mean)
                  + prior[:, None, None, None] + prior[None, None, :, None]
                  + count_lp[None, :, None, None] + count_lp[None, None, None, :])
         same = np.arange(len(cands))
         score[same, :, same, :] = -np.inf  # one product shared by two: _pickers handles it
-        k = len(loglik)
-        touch = gain[a] + gain[b] - np.log(k * (k - 1))
         flat = int(np.argmax(score))
-        best = float(score.ravel()[flat]) + touch + LOG_SECOND_PICKER_PRIOR
-        if best <= single_logpost:
-            return None
+        best = float(score.ravel()[flat])
         i1, j1, i2, j2 = np.unravel_index(flat, score.shape)
         first = (int(cands[i1]), int(j1) + 1)
         second = (int(cands[i2]), int(j2) + 1)
@@ -325,7 +384,7 @@ class Engine:
                 fit_first = abs(took - first[1] * lay.unit_weight[first[0]])
                 fit_second = abs(took - second[1] * lay.unit_weight[second[0]])
                 order = [early, late] if fit_first <= fit_second else [late, early]
-        return [(tids[order[0]], *first), (tids[order[1]], *second)]
+        return best, [("pick", tids[order[0]], *first), ("pick", tids[order[1]], *second)]
 
     @staticmethod
     def _touch_loglik(loglik: np.ndarray) -> np.ndarray:
