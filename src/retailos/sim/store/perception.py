@@ -224,6 +224,14 @@ def _perceive(
             gone = (t >= start) & (t < start + rng.uniform(0.2, 1.3))
             w[gone] = np.nan
             conf[gone] -= 0.12
+    for w in seen:
+        # Pose models now and then put a wrist on the wrong limb or the shelf edge.
+        astray = rng.uniform(size=n) < suite.wrist_outlier_rate
+        w[astray] += rng.normal(0.0, 0.25, (int(astray.sum()), 3))
+        conf[astray] -= 0.2
     conf = np.clip(conf, 0.05, 1.0)
+    keep = rng.uniform(size=n) >= suite.frame_drop_rate
+    if n:
+        keep[[0, -1]] = True  # first and last sighting stay: they bound the visit
     ids = np.full(n, member.track_id)
-    return t, ids, conf, head_seen, seen[0], seen[1]
+    return t[keep], ids[keep], conf[keep], head_seen[keep], seen[0][keep], seen[1][keep]

@@ -32,6 +32,8 @@ class Suite:
     # Sensors
     bump_per_minute: float = 0.3
     wrist_occlusion_per_s: float = 0.03
+    wrist_outlier_rate: float = 0.002  # a frame where the pose model puts a wrist astray
+    frame_drop_rate: float = 0.01  # a frame where a person is not reported at all
     nan_rate: float = 1e-5
     gaps_per_minute: float = 0.2
     drift_g_per_min: float = 1.0
@@ -70,6 +72,8 @@ SUITES: dict[str, Suite] = {
         touch_rate=0.1,
         bump_per_minute=4.0,
         wrist_occlusion_per_s=0.12,
+        wrist_outlier_rate=0.01,
+        frame_drop_rate=0.03,
         nan_rate=5e-4,
         gaps_per_minute=2.0,
         drift_g_per_min=4.0,
