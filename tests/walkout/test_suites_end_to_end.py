@@ -16,7 +16,7 @@ from retailos.walkout.scoring import read_truth, score, validate_receipts
 
 SEED = 7
 MINUTES = 2.0
-F1_FLOOR = {"standard": 0.95, "crowded": 0.92, "adversarial": 0.9, "bigstore": 0.95}
+F1_FLOOR = {"standard": 0.95, "crowded": 0.93, "adversarial": 0.88, "bigstore": 0.95}
 
 
 @pytest.mark.parametrize("suite", sorted(F1_FLOOR))
