@@ -94,3 +94,26 @@ def test_the_report_section_replaces_only_its_own_markers(tmp_path: Path) -> Non
     assert text.startswith("# Benchmarks\n\nintro\n")
     assert text.rstrip().endswith("## Other\nkeep me")
     assert "| standard | 600 | 1 | 0 |" in text
+
+
+def test_simulate_replay_and_score_chain_through_the_cli(tmp_path: Path) -> None:
+    out = tmp_path / "rec"
+    receipts = tmp_path / "receipts.json"
+    simulated = runner.invoke(app, ["simulate", "--suite", "standard", "--seed", "21",
+                                    "--minutes", "0.6", "--out", str(out)])  # fmt: skip
+    assert simulated.exit_code == 0, simulated.output
+    replayed = runner.invoke(app, ["replay", str(out), "--out", str(receipts)])
+    assert replayed.exit_code == 0, replayed.output
+    scored = runner.invoke(app, ["score", str(receipts), str(out / "truth.json"), "--json"])
+    assert scored.exit_code == 0, scored.output
+    assert 0.0 <= json.loads(scored.output)["f1"] <= 1.0
+
+
+def test_replay_of_a_broken_recording_names_the_file(tmp_path: Path) -> None:
+    out = tmp_path / "rec"
+    runner.invoke(app, ["simulate", "--suite", "standard", "--seed", "2", "--minutes", "0.2",
+                        "--out", str(out)])  # fmt: skip
+    (out / "gates.csv").write_text("nope\n")
+    result = runner.invoke(app, ["replay", str(out), "--out", str(tmp_path / "r.json")])
+    assert result.exit_code == 2
+    assert "gates.csv" in result.output and "Traceback" not in result.output
