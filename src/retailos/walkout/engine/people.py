@@ -22,6 +22,7 @@ LAST_WRIST_MAX_AGE_S = 2.0
 HEAD_SD_M = 0.30  # head only: much weaker evidence
 REACH_M = 0.70  # how far in front of the head a hand can reach on the floor
 NEAR_M = 1.5  # a person whose head stays farther than this from a plate cannot touch it
+REACHED_M = 0.3  # a wrist this close to a plate may have been on it a moment before
 GAP_MARGIN_M = 0.05  # a wrist this much beyond contact range may still be leaving the plate
 MIN_GAP_S = 0.45  # a hand-free span this long lets the plate's level be read between contacts
 HANDOFF_M = 1.0  # people this close (heads on the floor) could have handed a unit over
@@ -302,13 +303,21 @@ class People:
         return None
 
     def was_near(self, track_ids: set[int], plate: int, t0: float, t1: float) -> bool:
-        """Did any of these people come within reach of the plate during [t0, t1]?"""
+        """Could any of these people have had a hand on the plate during [t0, t1]? A seen wrist
+        within REACHED_M of it, or an unseen wrist while the head stood within reach."""
         rows = self._rows(t0, t1)
         mine = np.isin(self._tid[rows], np.fromiter(track_ids, dtype=np.int64))
         if not mine.any():
             return False
-        d = self.layout.floor_distance_to_front(self._head[rows][mine], np.array([plate]))
-        return bool((d < NEAR_M).any())
+        plates = np.array([plate])
+        head_d = self.layout.floor_distance_to_front(self._head[rows][mine], plates)[:, 0]
+        if not (head_d < NEAR_M).any():
+            return False
+        lw_d = self.layout.distance_to_plates(self._lw[rows][mine], plates)[:, 0]
+        rw_d = self.layout.distance_to_plates(self._rw[rows][mine], plates)[:, 0]
+        reached = (lw_d < REACHED_M) | (rw_d < REACHED_M)
+        unseen = (np.isnan(lw_d) | np.isnan(rw_d)) & (head_d < REACH_M)
+        return bool((reached | unseen).any())
 
 
 def _half_normal(d: np.ndarray | float, sd: float) -> np.ndarray:
