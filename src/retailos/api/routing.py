@@ -7,7 +7,10 @@ returns the stored response without running the handler again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -72,11 +75,40 @@ def _end(request: Request) -> None:
         request.state.session = None
 
 
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@contextlib.asynccontextmanager
+async def _one_at_a_time(request: Request) -> AsyncIterator[None]:
+    """On SQLite, one request per process touches the database at a time.
+
+    SQLite has one writer, and our transactions take its lock when they begin. A request holding
+    it still needs worker threads for its dependencies and handler; if every worker thread were
+    blocked waiting for the lock, the holder could never finish. Queueing requests here, in the
+    event loop, keeps the threads free. Other processes still queue on the lock itself.
+    """
+    if not request.app.state.db.is_sqlite:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = asyncio.Lock()
+    async with gate:
+        yield
+
+
 class UnitOfWorkRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         inner = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
+            async with _one_at_a_time(request):
+                return await unit_of_work(request)
+
+        async def unit_of_work(request: Request) -> Response:
             try:
                 key = request.headers.get("idempotency-key")
                 if request.method == "POST" and key is not None:

@@ -72,6 +72,10 @@ def make_engine(url: str, **kw: Any) -> Engine:
         path = _sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+        # Enough pooled connections for every API worker thread: a thread that waits for the
+        # write lock must not also wait for a connection held by a thread queued behind it.
+        kw.setdefault("pool_size", 10)
+        kw.setdefault("max_overflow", 60)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 60}, **kw
         )
