@@ -215,3 +215,16 @@ def test_setting_a_schedule_replays_under_its_idempotency_key(
     assert again.json() == first.json()
     assert again.headers["idempotent-replayed"] == "true"
     assert len(client.get("/v1/billing/fee-schedules", headers=retailer.headers).json()) == 1
+
+
+def test_odd_periods_and_unknown_tenants_are_4xx_not_500(
+    client: TestClient, operator: Actor
+) -> None:
+    far = client.get("/v1/billing/pnl?from=0001-01-01&to=9999-12-31", headers=operator.headers)
+    assert far.status_code == 422
+    backwards = client.get("/v1/billing/pnl?from=2026-11-02&to=2026-11-01",
+                           headers=operator.headers)
+    assert backwards.status_code == 422
+    unknown = client.get("/v1/billing/statements/2026-11?tenant_id=ten_nobody&currency=USD",
+                         headers=operator.headers)
+    assert unknown.status_code == 404

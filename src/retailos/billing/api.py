@@ -30,12 +30,12 @@ router = make_router("/v1/billing", "billing")
 CURRENCY = r"^[A-Z]{3}$"
 
 
-def _subject(who: Principal, tenant_id: str | None) -> str:
+def _subject(who: Principal, tenant_id: str | None, db: Session) -> str:
     if tenant_id is None or tenant_id == who.tenant_id:
         return who.tenant_id
     if not who.is_operator:
         raise NotFound(f"no tenant {tenant_id}")
-    return tenant_id
+    return tenants.get_tenant(db, tenant_id).id
 
 
 def _currency(db: Session, tenant_id: str, currency: str | None) -> str:
@@ -49,7 +49,7 @@ def list_fee_schedules(
     who: Principal = Depends(scoped("billing:read")),
     db: Session = Depends(session),
 ) -> list[FeeScheduleOut]:
-    subject = None if who.is_operator and tenant_id is None else _subject(who, tenant_id)
+    subject = None if who.is_operator and tenant_id is None else _subject(who, tenant_id, db)
     return [FeeScheduleOut.model_validate(f) for f in service.list_fee_schedules(db, subject)]
 
 
@@ -80,7 +80,7 @@ def current_terms(
     db: Session = Depends(session),
     now: Clock = Depends(clock),
 ) -> FeeTermsOut:
-    subject = _subject(who, tenant_id)
+    subject = _subject(who, tenant_id, db)
     cur = _currency(db, subject, currency)
     terms = service.terms(db, subject, cur, now.now())
     return FeeTermsOut.of(subject, service.MARKETPLACE, cur, terms,
@@ -96,7 +96,7 @@ def get_statement(
     who: Principal = Depends(scoped("billing:read")),
     db: Session = Depends(session),
 ) -> StatementOut:
-    subject = _subject(who, tenant_id)
+    subject = _subject(who, tenant_id, db)
     year, month = (int(x) for x in period.split("-"))
     st = service.statement(db, subject, year, month, _currency(db, subject, currency))
     return StatementOut.of(st)

@@ -266,6 +266,8 @@ def profit_and_loss(
     currency = _currency(currency)
     if end < start:
         raise InvalidInput("the period ends before it starts", field="to")
+    if end >= date.max:
+        raise InvalidInput("the period must end before 9999-12-31", field="to")
     moved = ledger.movements(
         session, operator_tenant_id, currency,
         datetime(start.year, start.month, start.day, tzinfo=UTC),
