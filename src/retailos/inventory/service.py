@@ -45,7 +45,9 @@ from retailos.core.clock import Clock
 from retailos.core.db import UTCDateTime
 from retailos.core.errors import Conflict, InvalidInput, NotFound, OutOfStock
 from retailos.core.ids import has_prefix, new_id
+from retailos.core.outbox import publish
 from retailos.core.pagination import paginate
+from retailos.inventory import events
 from retailos.inventory.models import (
     ADJUST_REASONS,
     LOCATION_KINDS,
@@ -154,6 +156,8 @@ def receive(
     _check_ref(ref)
     rows = _add_on_hand(session, clock.now(), tenant_id, location_id, {sku_id: qty},
                         "receive", reason, ref)
+    publish(session, clock, tenant_id, events.STOCK_RECEIVED,
+            events.stock_payload(sku_id, location_id, qty, reason=reason, ref=ref))
     return _level(rows[0])
 
 
@@ -176,6 +180,9 @@ def receive_many(
     for start in range(0, len(items), _CHUNK):
         _bulk_add_on_hand(session, now, tenant_id, location_id, items[start:start + _CHUNK],
                           "receive", reason)
+    publish(session, clock, tenant_id, events.STOCK_BULK_RECEIVED, {
+        "location_id": location_id, "skus": len(items),
+        "quantity": sum(quantities.values()), "reason": reason})
     return len(items)
 
 
@@ -198,9 +205,12 @@ def adjust(
     _check_ref(ref)
     get_location(session, tenant_id, location_id)
     now = clock.now()
+    announce = events.stock_payload(sku_id, location_id, delta, reason=reason, ref=ref)
     if delta > 0:
-        return _level(_add_on_hand(session, now, tenant_id, location_id, {sku_id: delta},
-                                   "adjust", reason, ref)[0])
+        added = _add_on_hand(session, now, tenant_id, location_id, {sku_id: delta}, "adjust",
+                             reason, ref)
+        publish(session, clock, tenant_id, events.STOCK_ADJUSTED, announce)
+        return _level(added[0])
     row = session.execute(
         select(Stock.id, Stock.on_hand, Stock.allocated, Stock.reserved,
                _expired_reserved(Stock, now).label("expired"))
@@ -229,6 +239,7 @@ def adjust(
         )
     _record_movements(session, now, tenant_id, [(row.id, sku_id, location_id, delta)],
                       "adjust", reason, ref)
+    publish(session, clock, tenant_id, events.STOCK_ADJUSTED, announce)
     return _level(changed)
 
 
@@ -261,6 +272,8 @@ def restock(
         get_location(session, tenant_id, location_id)
     _add_on_hand(session, clock.now(), tenant_id, location_id, {sku_id: qty}, "return",
                  "returned", ref)
+    publish(session, clock, tenant_id, events.STOCK_RETURNED,
+            events.stock_payload(sku_id, location_id, qty, ref=ref))
 
 
 def transfer(
@@ -307,6 +320,8 @@ def transfer(
                       "transfer", "transferred", ref)
     arrived = _add_on_hand(session, now, tenant_id, to_location_id, {sku_id: qty}, "transfer",
                            "transferred", ref)
+    publish(session, clock, tenant_id, events.STOCK_TRANSFERRED, events.stock_payload(
+        sku_id, from_location_id, qty, to_location_id=to_location_id, ref=ref))
     return _level(left), _level(arrived[0])
 
 
