@@ -20,7 +20,8 @@ WALL_MARGIN_M = 0.6
 FRONT_ZONE_M = 3.2  # gates, then the front cross aisle, then the gondolas
 BACK_AISLE_M = 1.6
 PLATE_WIDTHS_M = (0.3, 0.4, 0.45, 0.5, 0.6)
-MAX_PLATE_LOAD_G = 15_000.0  # plates are rated 20 kg; shelves are not filled to the limit
+MAX_PLATE_LOAD_G = 15_000.0
+HEAVY_UNIT_G = 1_500.0  # plates are rated 20 kg; shelves are not filled to the limit
 
 
 @dataclass(frozen=True)
@@ -126,18 +127,27 @@ def plan_shelves(layout: Layout, products: list[Product], rng: np.random.Generat
     home: list[list[str]] = [[] for _ in range(layout.n_plates)]
     planogram: dict[str, list[int]] = {}
     # Walk shelves in order, handing each product a run of plates, like a real planogram.
-    queue = list(rng.permutation(len(products)))
+    # Heavy goods (gallons, big bags) go on the low shelves and take longer runs.
+    order = [int(i) for i in rng.permutation(len(products))]
+    heavy = [i for i in order if products[i].weight_g >= HEAVY_UNIT_G]
+    light = [i for i in order if products[i].weight_g < HEAVY_UNIT_G]
     shelves = sorted({(int(g), int(s)) for g, s in zip(layout.gondola, layout.shelf, strict=True)})
-    cursor = 0
     for g, s in shelves:
         plates = np.flatnonzero((layout.gondola == g) & (layout.shelf == s))
         plates = plates[np.argsort(layout.index[plates])]
+        low = float(layout.center[plates[0], 2]) < 0.7
         i = 0
         while i < len(plates):
-            product = products[queue[cursor % len(queue)]]
-            cursor += 1
-            # Heavy goods live low and take more plates, as in a real store.
+            first, second = (heavy, light) if low and rng.uniform() < 0.8 else (light, heavy)
+            source = first if first else second
+            if not source:  # every product placed once: start the rotation again
+                heavy.extend(k for k in order if products[k].weight_g >= HEAVY_UNIT_G)
+                light.extend(k for k in order if products[k].weight_g < HEAVY_UNIT_G)
+                continue
+            product = products[source.pop(0)]
             run = int(rng.choice([1, 2, 3, 4], p=[0.35, 0.35, 0.2, 0.1]))
+            if product.weight_g >= HEAVY_UNIT_G:
+                run = max(run, 2)
             run = min(run, len(plates) - i)
             for p in plates[i : i + run]:
                 home[int(p)].append(product.sku)
