@@ -132,6 +132,8 @@ def plan_shelves(layout: Layout, products: list[Product], rng: np.random.Generat
     heavy = [i for i in order if products[i].weight_g >= HEAVY_UNIT_G]
     light = [i for i in order if products[i].weight_g < HEAVY_UNIT_G]
     shelves = sorted({(int(g), int(s)) for g, s in zip(layout.gondola, layout.shelf, strict=True)})
+    if not order:
+        raise ValueError("a store needs at least one product")
     for g, s in shelves:
         plates = np.flatnonzero((layout.gondola == g) & (layout.shelf == s))
         plates = plates[np.argsort(layout.index[plates])]
