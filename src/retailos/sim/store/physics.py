@@ -3,7 +3,8 @@
 reading = tare (unknown, per plate) + drift (linear plus random walk) + load (true unit
 weights) + noise + disturbances. A hand on a plate presses and lifts for a while before the
 new level settles; neighbours on the same shelf feel it faintly; a bumped gondola rings
-without any change of load. Rows go missing in short gaps and single readings turn NaN.
+without any change of load. Rows go missing in short gaps, single readings turn NaN and
+now and then one reading jumps (an ADC glitch).
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def synthesize_weights(
     for _ in range(n_bumps):
         _apply_bump(weights, layout, float(rng.uniform(0, duration_s)), rng)
 
+    glitches = rng.integers(0, weights.size, rng.binomial(weights.size, suite.spike_rate))
+    weights.reshape(-1)[glitches] += rng.choice([-1.0, 1.0], len(glitches)) * rng.uniform(
+        40.0, 400.0, len(glitches)
+    ).astype(np.float32)
     lost = rng.integers(0, weights.size, rng.binomial(weights.size, suite.nan_rate))
     weights.reshape(-1)[lost] = np.nan
     keep = np.ones(n, dtype=bool)

@@ -35,6 +35,7 @@ class Suite:
     wrist_outlier_rate: float = 0.002  # a frame where the pose model puts a wrist astray
     frame_drop_rate: float = 0.01  # a frame where a person is not reported at all
     nan_rate: float = 1e-5
+    spike_rate: float = 2e-6  # single-sample ADC glitches, per reading
     gaps_per_minute: float = 0.2
     drift_g_per_min: float = 1.0
     noisy_plate_rate: float = 0.05
@@ -75,6 +76,7 @@ SUITES: dict[str, Suite] = {
         wrist_outlier_rate=0.01,
         frame_drop_rate=0.03,
         nan_rate=5e-4,
+        spike_rate=3e-5,
         gaps_per_minute=2.0,
         drift_g_per_min=4.0,
         noisy_plate_rate=0.2,
