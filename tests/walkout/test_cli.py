@@ -117,3 +117,12 @@ def test_replay_of_a_broken_recording_names_the_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["replay", str(out), "--out", str(tmp_path / "r.json")])
     assert result.exit_code == 2
     assert "gates.csv" in result.output and "Traceback" not in result.output
+
+
+def test_receipts_into_a_missing_folder_is_a_one_line_error(tmp_path: Path) -> None:
+    out = tmp_path / "rec"
+    runner.invoke(app, ["simulate", "--suite", "standard", "--seed", "2", "--minutes", "0.2",
+                        "--out", str(out)])  # fmt: skip
+    result = runner.invoke(app, ["replay", str(out), "--out", str(tmp_path / "no" / "r.json")])
+    assert result.exit_code == 2
+    assert "cannot write" in result.output and "Traceback" not in result.output

@@ -53,8 +53,11 @@ def simulate(
     if out.exists() and not out.is_dir():
         _fail(f"{out} exists and is not a folder")
     started = time.perf_counter()
-    with console.status(f"Simulating {minutes:g} min of {suite} (seed {seed})..."):
-        path = run_simulation(suite, seed, minutes, out)
+    try:
+        with console.status(f"Simulating {minutes:g} min of {suite} (seed {seed})..."):
+            path = run_simulation(suite, seed, minutes, out)
+    except OSError as exc:
+        _fail(f"cannot write {out}: {exc.strerror or exc}")
     truth = json.loads((path / "truth.json").read_text())
     store = json.loads((path / "store.json").read_text())
     size_mb = sum(f.stat().st_size for f in path.iterdir()) / 1e6
@@ -111,6 +114,8 @@ def replay(
         write_receipts(out, doc)
     except ReceiptsError as exc:
         _fail(f"the engine produced invalid receipts: {exc}")
+    except OSError as exc:
+        _fail(f"cannot write {out}: {exc.strerror or exc}")
     console.print(
         f"Wrote [bold]{out}[/bold]: {len(doc['receipts'])} receipts "
         f"in {time.perf_counter() - started:.1f} s"
