@@ -150,13 +150,15 @@ def _post(
     session: Session, clock: Clock, tenant_id: str, ref: str, kind: str, memo: str,
     lines: Sequence[LineDraft], reverses_id: str | None = None,
 ) -> JournalEntry:
+    if not 1 <= len(ref) <= 100 or not 1 <= len(kind) <= 40:
+        raise InvalidInput("ref must be 1 to 100 characters and kind 1 to 40", field="ref")
     currency = _validate(lines)
     deltas: dict[tuple[str, str], int] = defaultdict(int)
     for line in lines:
         deltas[(line.owner_tenant_id, line.account)] += line.amount.amount
     account_ids = _move_balances(session, clock, currency, deltas)
     entry = JournalEntry(
-        id=new_id("jrn"), tenant_id=tenant_id, ref=ref[:100], kind=kind[:40], memo=memo[:500],
+        id=new_id("jrn"), tenant_id=tenant_id, ref=ref, kind=kind, memo=memo[:500],
         currency=currency, created_at=clock.now(), reverses_id=reverses_id,
     )
     session.add(entry)
