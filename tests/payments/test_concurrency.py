@@ -12,7 +12,7 @@ from retailos.core.money import Money
 from retailos.payments import service
 from retailos.payments.models import Payment
 from retailos.payments.providers import TestProvider
-from tests.payments.conftest import APPROVE
+from tests.payments.conftest import APPROVE, PENDING, outbox_types
 
 TENANT = "ten_a"
 THREADS = 8
@@ -75,3 +75,19 @@ def test_racing_refunds_never_exceed_the_capture(
         assert service.get_payment(s, TENANT, payment.id).refunded_amount == 9_00
     charge = processor.charge(payment.provider_ref)
     assert charge is not None and charge.refunded_amount == 9_00
+
+
+def test_one_event_delivered_at_once_is_applied_once(
+    db: Database, clock: ManualClock, processor: TestProvider,
+    authorized: Callable[..., Payment],
+) -> None:
+    payment = authorized(tenant_id=TENANT, card=PENDING)
+    event = processor.confirm(payment.provider_ref)
+
+    def deliver(_: int) -> bool:
+        with db.transaction() as s:
+            return service.handle_provider_event(s, clock, event) is not None
+
+    applied = run_together(deliver)
+    assert sorted(applied, key=str) == [False] * (THREADS - 1) + [True]
+    assert outbox_types(db, TENANT) == ["payment.authorized"]
