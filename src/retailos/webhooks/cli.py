@@ -27,12 +27,15 @@ def worker(
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    w = Worker(Database(settings.database_url), SystemClock(), settings, interval_s=interval)
-    if once:
-        with httpx.Client() as client:
-            typer.echo(f"{w.run_once(client)} events and deliveries handled")
-        return
+    db = Database(settings.database_url)
+    w = Worker(db, SystemClock(), settings, interval_s=interval)
     try:
-        w.run()
+        if once:
+            with httpx.Client() as client:
+                typer.echo(f"{w.run_once(client)} events and deliveries handled")
+        else:
+            w.run()
     except KeyboardInterrupt:
         w.stop_event.set()
+    finally:
+        db.dispose()
