@@ -108,3 +108,25 @@ def test_buyers_locking_skus_in_opposite_orders_do_not_deadlock(
         assert inventory.available_to_promise(s, shop.tenant_id, [a, b]) == {
             a: 20 - len(allocated), b: 20 - len(allocated)}
     db.dispose()
+
+
+def test_transfers_in_opposite_directions_do_not_deadlock(
+    database_url: str, clock: ManualClock, shop: Shop
+) -> None:
+    db = Database(database_url)
+    item = sku()
+    with db.transaction() as s:
+        inventory.receive(s, clock, shop.tenant_id, shop.warehouse, item, 20)
+        inventory.receive(s, clock, shop.tenant_id, shop.store, item, 20)
+
+    def move(i: int) -> None:
+        there, here = (shop.warehouse, shop.store) if i % 2 else (shop.store, shop.warehouse)
+        with db.transaction() as s:
+            inventory.transfer(s, clock, shop.tenant_id, item, there, here, 1 + i % 3)
+
+    outcomes = race(db, 24, move)
+    assert outcomes == {"ok": 24}
+    with db.transaction() as s:
+        assert inventory.available_to_promise(s, shop.tenant_id, [item]) == {item: 40}
+        assert inventory.audit(s) == []
+    db.dispose()

@@ -295,13 +295,21 @@ def transfer(
     get_location(session, tenant_id, from_location_id)
     get_location(session, tenant_id, to_location_id)
     now = clock.now()
-    source = session.execute(
-        select(Stock.id, Stock.on_hand, Stock.allocated, Stock.reserved,
+    # Both rows are locked in id order (the destination's created first if need be), so two
+    # transfers in opposite directions queue instead of deadlocking.
+    session.execute(_upsert(session).values(
+        id=new_id("stk"), tenant_id=tenant_id, sku_id=sku_id, location_id=to_location_id,
+        on_hand=0, reserved=0, allocated=0, updated_at=now,
+    ).on_conflict_do_nothing(index_elements=[Stock.tenant_id, Stock.sku_id, Stock.location_id]))
+    both = session.execute(
+        select(Stock.id, Stock.location_id, Stock.on_hand, Stock.allocated, Stock.reserved,
                _expired_reserved(Stock, now).label("expired"))
         .where(Stock.tenant_id == tenant_id, Stock.sku_id == sku_id,
-               Stock.location_id == from_location_id)
+               Stock.location_id.in_((from_location_id, to_location_id)))
+        .order_by(Stock.id)
         .with_for_update(of=Stock, key_share=True)
-    ).first()
+    ).all()
+    source = next((r for r in both if r.location_id == from_location_id), None)
     free = 0 if source is None else source.on_hand - source.allocated - source.reserved
     if source is not None and source.expired and free < qty:
         _release_expired(session, now, [source.id])
@@ -876,6 +884,13 @@ def _allocation_lines(session: Session, tenant_id: str, order_id: str) -> list[A
     ).all())
 
 
+def _upsert(session: Session) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into stock that can say what to do ON CONFLICT, in the session's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(Stock)
+    return sqlite.insert(Stock)
+
+
 def _add_on_hand(
     session: Session,
     now: datetime,
@@ -888,9 +903,7 @@ def _add_on_hand(
 ) -> list[Any]:
     """on_hand += qty per SKU at a location (creating stock rows as needed) in one upsert, plus
     one movement per SKU. Returns the stock rows after the change."""
-    dialect = session.get_bind().dialect.name
-    make_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    upsert = make_insert(Stock)
+    upsert = _upsert(session)
     stmt = upsert.on_conflict_do_update(
         index_elements=[Stock.tenant_id, Stock.sku_id, Stock.location_id],
         set_={"on_hand": Stock.on_hand + upsert.excluded.on_hand, "updated_at": now},
