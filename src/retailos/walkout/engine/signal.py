@@ -22,8 +22,11 @@ SETTLE_BLOCKS = 5  # a settled level is this many consecutive block means that a
 START_SIGMAS = 6.0  # a block this many noise sd away from the settled level starts an event
 SETTLE_SIGMAS = 5.0  # block means of a settled level lie within this many sd of each other
 DRIFT_ALPHA = 0.2  # per-block weight of the settled-level tracker on quiet plates
-DRIFT_CLIP_SIGMAS = 2.0  # one block moves the tracked level by at most this many sd
+MAX_DRIFT_G_PER_S = 1.0  # tare drift is slow: faster creep is a load (a hand), not drift
+# An innovation is clipped so that one block moves the tracked level by at most the drift limit.
+DRIFT_CLIP_G = MAX_DRIFT_G_PER_S / BLOCK_RATE_HZ / DRIFT_ALPHA
 NOISE_BETA = 0.01  # per-block weight of the online noise estimate
+NOISE_START_DIFFS = 9  # successive differences behind a plate's first noise estimate
 DEFAULT_SIGMA_G = 1.0  # block-mean noise sd used before a plate has data
 MIN_SIGMA_G = 0.05
 MAX_HOLD_S = 60.0  # a plate disturbed this long is re-based without an event
@@ -94,6 +97,8 @@ class LoadChangeDetector:
         self._hist = np.full((HISTORY_BLOCKS, n_plates), np.nan, dtype=np.float32)
         self._hist_t = np.full(HISTORY_BLOCKS, np.nan)
         self._hist_n = 0
+        self._start_buf = np.zeros((n_plates, NOISE_START_DIFFS))
+        self._start_n = np.zeros(n_plates, dtype=np.int64)
 
     # ---- public -------------------------------------------------------------------------
 
@@ -210,21 +215,21 @@ class LoadChangeDetector:
         return diffs
 
     def _start_noise(self, diffs: np.ndarray) -> None:
-        """First noise estimate of a plate: spread of its first successive differences."""
-        fresh = np.isnan(self.var)
-        if not fresh.any():
+        """First noise estimate of a plate: robust spread of its first NOISE_START_DIFFS
+        successive differences, gathered over as many chunks as that takes."""
+        fresh = np.flatnonzero(np.isnan(self.var))
+        if len(fresh) == 0:
             return
-        d = diffs[:, fresh]
-        n_ok = (~np.isnan(d)).sum(axis=0)
-        some = n_ok >= 1
-        if not some.any():
-            return
-        d = d[:, some]
-        if d.shape[0] >= 3:
-            spread = (1.4826 * np.nanmedian(np.abs(d), axis=0)) ** 2
-        else:
-            spread = np.nanmean(d * d, axis=0)
-        self.var[np.flatnonzero(fresh)[some]] = spread / 2
+        for row in diffs[:, fresh]:
+            ok = ~np.isnan(row)
+            slot = self._start_n[fresh[ok]]
+            room = slot < NOISE_START_DIFFS
+            self._start_buf[fresh[ok][room], slot[room]] = np.abs(row[ok][room])
+            self._start_n[fresh[ok][room]] += 1
+        ready = fresh[self._start_n[fresh] >= NOISE_START_DIFFS]
+        if len(ready):
+            med = np.median(self._start_buf[ready], axis=1)
+            self.var[ready] = (1.4826 * med) ** 2 / 2
 
     def _update_noise(self, diffs: np.ndarray, plates: np.ndarray) -> None:
         """Online block-mean noise from successive differences on plates that stayed quiet."""
@@ -246,7 +251,9 @@ class LoadChangeDetector:
             return
         n = means.shape[0]
         level = self.level[plates]
-        bound = 2 * DRIFT_CLIP_SIGMAS * self.sigma()[plates]
+        # the sequential tracker may have moved by up to alpha * clip per block since the
+        # chunk began, so later blocks may differ more from the level at its start
+        bound = (DRIFT_CLIP_G * (1.0 + DRIFT_ALPHA * np.arange(n)))[:, None]
         step = np.where(np.isnan(means), 0.0, means - level)
         filled = level + np.minimum(np.maximum(step, -bound), bound)
         decay = (1.0 - DRIFT_ALPHA) ** np.arange(n - 1, -1, -1)
@@ -275,7 +282,6 @@ class LoadChangeDetector:
     ) -> list[LoadChange]:
         """Per-block state machine, vectorised over the disturbed (or disturbing) plates."""
         settle_thr = SETTLE_SIGMAS * sigma + 0.1
-        clip = DRIFT_CLIP_SIGMAS * sigma
         level = self.level[plates]
         disturbed = self.disturbed[plates]
         start_t = self.start_t[plates]
@@ -298,8 +304,7 @@ class LoadChangeDetector:
                 ring_n[begin] = 0
             calm = valid & ~disturbed
             if calm.any():
-                bound = clip[calm]
-                step = np.minimum(np.maximum(x[calm] - level[calm], -bound), bound)
+                step = np.minimum(np.maximum(x[calm] - level[calm], -DRIFT_CLIP_G), DRIFT_CLIP_G)
                 level[calm] += DRIFT_ALPHA * step
             push = valid & disturbed
             if push.any():
