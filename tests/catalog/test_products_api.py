@@ -136,7 +136,9 @@ def test_two_tenants_may_use_the_same_sku(
 
 
 def test_duplicate_external_ref_is_a_409(client: TestClient, retailer: Actor) -> None:
-    create(client, retailer, product_body("A", external_ref="erp:1"))
+    mine = create(client, retailer, product_body("A", external_ref="erp:1"))
+    found = client.get(f"{BASE}/products?external_ref=erp:1", headers=retailer.headers).json()
+    assert [p["id"] for p in found["data"]] == [mine["id"]]
     r = client.post(f"{BASE}/products", json=product_body("B", external_ref="erp:1"),
                     headers=retailer.headers)
     assert r.status_code == 409

@@ -98,12 +98,13 @@ def list_products(
     brand: str | None = None,
     q: str | None = Query(default=None, max_length=200,
                           description="Words that must each appear in title, brand or a SKU"),
+    external_ref: str | None = Query(default=None, description="Your own id for the product"),
     cursor: str | None = CURSOR, limit: int = LIMIT,
     who: Principal = Depends(READ), db: Session = Depends(session),
 ) -> Page[ProductOut]:
     rows, next_cursor = service.list_products(
         db, who.tenant_id, category_id=category_id, status=status, brand=brand, q=q,
-        cursor=cursor, limit=limit,
+        external_ref=external_ref, cursor=cursor, limit=limit,
     )
     return Page(data=[ProductOut.model_validate(p) for p in rows], next_cursor=next_cursor)
 

@@ -175,7 +175,7 @@ def get_product(session: Session, tenant_id: str, product_id: str) -> Product:
 def list_products(
     session: Session, tenant_id: str, *, category_id: str | None = None,
     status: str | None = None, brand: str | None = None, q: str | None = None,
-    cursor: str | None = None, limit: int = 50,
+    external_ref: str | None = None, cursor: str | None = None, limit: int = 50,
 ) -> tuple[list[Product], str | None]:
     """Products in id order. `category_id` includes its subcategories; `q` matches every word
     against the title, the brand or a variant's SKU, ignoring case."""
@@ -186,6 +186,8 @@ def list_products(
         stmt = stmt.where(Product.status == _checked_status(status))
     if brand is not None:
         stmt = stmt.where(Product.brand == brand)
+    if external_ref is not None:
+        stmt = stmt.where(Product.external_ref == external_ref)
     for word in (q or "").split():
         pattern = f"%{_escape_like(word)}%"
         by_sku = select(Variant.product_id).where(
