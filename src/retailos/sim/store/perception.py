@@ -21,6 +21,7 @@ SMOOTH_S = 0.3  # people round corners and ease into stops
 HEAD_NOISE_M = 0.02
 WRIST_NOISE_M = 0.03
 KEEP_RIGHT_M = 0.25
+CROWD_M = 0.7  # closer than this to someone else, perception starts to suffer
 
 
 def render_tracks(plan: Plan, layout: Layout, suite: Suite, rng: np.random.Generator) -> Tracks:
@@ -29,6 +30,7 @@ def render_tracks(plan: Plan, layout: Layout, suite: Suite, rng: np.random.Gener
     for reach in plan.reaches:
         by_member.setdefault(reach.member, []).append(reach)
 
+    crowding = _nearest_other(bodies)
     parts: list[tuple[np.ndarray, ...]] = []
     for k, member in enumerate(plan.members):
         t, pos, heading, _ = bodies[k]
@@ -46,7 +48,7 @@ def render_tracks(plan: Plan, layout: Layout, suite: Suite, rng: np.random.Gener
         ]  # fmt: skip
         for reach in by_member.get(k, []):
             _apply_reach(reach, plan, layout, bodies, t, pos, heading, head, wrists, h, rng)
-        parts.append(_perceive(member, t, head, wrists, suite, rng))
+        parts.append(_perceive(member, t, head, wrists, crowding[k], suite, rng))
 
     columns = [np.concatenate([p[i] for p in parts]) if parts else np.zeros(0) for i in range(6)]
     t_all, ids, conf, head_all, lw_all, rw_all = columns
@@ -61,6 +63,24 @@ def render_tracks(plan: Plan, layout: Layout, suite: Suite, rng: np.random.Gener
         lwrist=lw_all[order].astype(np.float32),
         rwrist=rw_all[order].astype(np.float32),
     )
+
+
+def _nearest_other(bodies: Sequence[tuple[np.ndarray, ...]]) -> list[np.ndarray]:
+    """Per member and frame, the floor distance to the nearest other person (inf if alone)."""
+    empty = np.zeros(0, dtype=np.int64)
+    frame = np.concatenate([np.round(b[0] * FPS).astype(np.int64) for b in bodies] or [empty])
+    xy = np.concatenate([b[1] for b in bodies] or [np.zeros((0, 2))])
+    owner = np.concatenate([np.full(len(b[0]), k) for k, b in enumerate(bodies)] or [empty])
+    nearest = np.full(len(frame), np.inf)
+    order = np.argsort(frame, kind="stable")
+    cuts = np.flatnonzero(np.diff(frame[order])) + 1
+    for rows in np.split(order, cuts):
+        if len(rows) < 2:
+            continue
+        d = np.linalg.norm(xy[rows, None, :] - xy[None, rows, :], axis=2)
+        np.fill_diagonal(d, np.inf)
+        nearest[rows] = d.min(axis=1)
+    return [nearest[owner == k] for k in range(len(bodies))]
 
 
 def _frames(member: Member) -> np.ndarray:
@@ -204,6 +224,7 @@ def _perceive(
     t: np.ndarray,
     head: np.ndarray,
     wrists: list[np.ndarray],
+    nearest_m: np.ndarray,
     suite: Suite,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, ...]:
@@ -224,6 +245,12 @@ def _perceive(
             gone = (t >= start) & (t < start + rng.uniform(0.2, 1.3))
             w[gone] = np.nan
             conf[gone] -= 0.12
+    # In a crowd, bodies hide each other's hands and the tracker is less sure.
+    close = nearest_m < CROWD_M
+    conf[close] -= 0.2 * (CROWD_M - nearest_m[close]) / CROWD_M
+    for w in seen:
+        hidden = np.convolve(close & (rng.uniform(size=n) < 0.02), np.ones(5), mode="same") > 0
+        w[hidden] = np.nan
     for w in seen:
         # Pose models now and then put a wrist on the wrong limb or the shelf edge.
         astray = rng.uniform(size=n) < suite.wrist_outlier_rate
