@@ -26,7 +26,8 @@ REACHED_M = 0.3  # a wrist this close to a plate may have been on it a moment be
 GAP_MARGIN_M = 0.05  # a wrist this much beyond contact range may still be leaving the plate
 MIN_GAP_S = 0.45  # a hand-free span this long lets the plate's level be read between contacts
 HANDOFF_M = 1.0  # people this close (heads on the floor) could have handed a unit over
-HAND_TOUCH_M = 0.12  # two people's wrists this close: a hand-off
+HAND_TOUCH_M = 0.12  # two people's wrists this close, one held out: a hand-off
+HAND_OUT_M = 0.24  # a wrist this far from its own head on the floor is held out
 ENCOUNTER_EVERY_FRAMES = 3  # hands stay together for a while; every third frame is enough
 
 
@@ -180,9 +181,14 @@ class People:
         fi, i, j = np.nonzero(close)
         for a, c in set(zip(ids[fi, i].tolist(), ids[fi, j].tolist(), strict=True)):
             self.encounters.add((min(a, c), max(a, c)))
-        hand_d = np.linalg.norm(wrists[fi, i][:, :, None] - wrists[fi, j][:, None, :], axis=3)
+        wi, wj = wrists[fi, i], wrists[fi, j]  # [pairs, 2 wrists, 3]
+        hand_d = np.linalg.norm(wi[:, :, None] - wj[:, None, :], axis=3)
+        # a hand held out (not hanging at the side) is one that can pass something over
+        out_i = np.linalg.norm(wi[:, :, :2] - head[fi, i][:, None, :], axis=2) > HAND_OUT_M
+        out_j = np.linalg.norm(wj[:, :, :2] - head[fi, j][:, None, :], axis=2) > HAND_OUT_M
+        held_out = out_i[:, :, None] | out_j[:, None, :]
         with np.errstate(invalid="ignore"):
-            touch = (np.fmin.reduce(hand_d.reshape(len(fi), 4), axis=1) < HAND_TOUCH_M)
+            touch = ((hand_d < HAND_TOUCH_M) & held_out).reshape(len(fi), 4).any(axis=1)
         for a, c in set(zip(ids[fi[touch], i[touch]].tolist(), ids[fi[touch], j[touch]].tolist(),
                             strict=True)):
             self.hand_contacts.add((min(a, c), max(a, c)))
