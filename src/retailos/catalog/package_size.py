@@ -71,7 +71,7 @@ def unit_weight_grams(package_size: str | None) -> float | None:
     - Counts without a size ("20 CT", "6 PK"), lengths, areas, loads and anything unparsable
       return None: a count says nothing about mass (20 napkins versus 20 batteries).
     """
-    if package_size is None:
+    if not isinstance(package_size, str):  # None, or NaN from a pandas column
         return None
     text = _normalise(package_size)
     if not text:
