@@ -146,3 +146,14 @@ def test_seconds_without_any_weight_rows_are_carried_through() -> None:
     lost = np.arange(int(8.0 * 60), int(11.5 * 60))  # 3.5 s of rows never arrive
     _, receipts = run(s.recording(drop_rows=lost), seconds=0.5)
     assert items(receipts, "a1") == {"cola": 1, "chips": 1}
+
+
+def test_every_receipt_is_issued_once_and_kept_on_the_engine() -> None:
+    s = scene()
+    s.person(1, "a1", 1.0, 10.0, x=0.2)
+    s.person(2, "a2", 1.0, 30.0, x=1.4)
+    s.reach(2, 1, 3, 14.0, 15.2)
+    s.step(1, 3, 15.0, -160.0)
+    engine, receipts = run(s.recording())
+    assert [r["account_id"] for r in receipts] == ["a1", "a2"]
+    assert engine.receipts == receipts

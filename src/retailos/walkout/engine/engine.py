@@ -79,13 +79,17 @@ class Engine:
         self._pending_puts: list[LoadChange] = []
         self._waiting: dict[str, float] = {}  # account -> exit time, receipt not yet issued
         self._issued: set[str] = set()
+        self.receipts: list[dict[str, Any]] = []  # every receipt issued so far, in order
         self._intervals: list[_Interval] = []
         self._now = 0.0
 
     # ---- stream -------------------------------------------------------------------------
 
     def feed(self, chunk: Chunk) -> list[dict[str, Any]]:
-        """Consume one chunk; return the receipts issued while processing it."""
+        """Consume one chunk; return the receipts issued while processing it.
+
+        Each receipt is issued once; `self.receipts` holds all of them so far.
+        """
         self.people.ingest_tracks(chunk.tracks, chunk.t_end)
         exits: list[tuple[float, int]] = []
         for t, event, track_id, account_id, role in self.people.gate_rows(chunk.gates):
@@ -536,8 +540,10 @@ class Engine:
             items = [
                 {"sku": self.layout.skus[s], "qty": int(cart[s])} for s in np.flatnonzero(cart > 0)
             ]
-        return {"account_id": account_id, "items": items, "exit_t": float(exit_t),
-                "emitted_t": float(max(emitted_t, exit_t))}
+        receipt = {"account_id": account_id, "items": items, "exit_t": float(exit_t),
+                   "emitted_t": float(max(emitted_t, exit_t))}
+        self.receipts.append(receipt)
+        return receipt
 
 
 def _shelf_neighbours(shelf_key: np.ndarray, shelf_pos: np.ndarray, reach_m: float
