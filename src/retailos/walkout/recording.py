@@ -317,12 +317,12 @@ def validate_truth(truth: dict[str, Any], store: dict[str, Any]) -> None:
             if item.text("sku") not in skus:
                 raise RecordingError(f, f"receipts[{i}].items[{j}] names unknown sku")
             item.integer("qty", minimum=0)
-    for i, raw in enumerate(top.array("actions")):
+    # Truth is read only by scoring: the action log is checked for consistency with the
+    # store, but an action type this version does not name is left to later versions.
+    for i, raw in enumerate(top.array("actions") if "actions" in truth else []):
         action = _Fields(f, f"actions[{i}]", raw)
         action.number("t")
-        kind = action.text("type")
-        if kind not in ("pick", "put", "restock", "handoff"):
-            raise RecordingError(f, f"actions[{i}].type {kind!r} is not a known action type")
+        action.text("type")
         if action.text("sku") not in skus:
             raise RecordingError(f, f"actions[{i}] names unknown sku")
         action.integer("qty", minimum=1)
