@@ -390,11 +390,7 @@ def _read_csv(path: Path, columns: tuple[str, ...], dtypes: dict[str, Any]) -> p
 
 
 def _as_int_ids(frame: pd.DataFrame, name: str) -> np.ndarray:
-    raw = frame["track_id"].to_numpy()
-    try:
-        ids = raw.astype(np.float64)
-    except ValueError as exc:
-        raise RecordingError(name, f"track_id must be an integer ({exc})") from exc
+    ids = frame["track_id"].to_numpy(np.float64)  # parsed as numbers: empty is NaN
     if not np.all(np.isfinite(ids)) or not np.all(ids == np.round(ids)):
         raise RecordingError(name, "track_id must be an integer")
     return ids.astype(np.int64)
@@ -412,7 +408,7 @@ def _read_gates(path: Path, store: dict[str, Any]) -> Gates:
     frame = _read_csv(
         path,
         GATES_COLUMNS,
-        {"t": np.float64, "event": str, "track_id": str, "account_id": str, "role": str,
+        {"t": np.float64, "event": str, "track_id": np.float64, "account_id": str, "role": str,
          "gate_id": str},
     )  # fmt: skip
     t = frame["t"].to_numpy(np.float64)
@@ -467,7 +463,7 @@ def _read_tracks(path: Path, gates: Gates) -> Tracks:
     frame = _read_csv(
         path,
         TRACKS_COLUMNS,
-        {c: (str if c == "track_id" else np.float64) for c in TRACKS_COLUMNS},
+        dict.fromkeys(TRACKS_COLUMNS, np.float64),
     )
     t = frame["t"].to_numpy(np.float64)
     track_id = _as_int_ids(frame, name)
