@@ -129,3 +129,14 @@ def test_a_sku_taken_by_the_tenants_own_product_is_a_conflict(
         run(db, clock, tenant_id, product_ids=PICK)
     with db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Product)) == 1
+
+
+def test_given_a_database_the_import_commits_on_its_own(
+    db: Database, clock: ManualClock, tenant_id: str
+) -> None:
+    result = completejourney.import_catalogue(db, clock, tenant_id, product_ids=PICK[:2])
+    assert result.created == 2
+    with db.sessions() as s:
+        assert len(service.list_saleable_variant_ids(s, tenant_id, "USD")) == 2
+    again = completejourney.import_catalogue(db.sessions, clock, tenant_id, product_ids=PICK[:2])
+    assert again.unchanged == 2

@@ -7,7 +7,6 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from retailos.core.clock import SystemClock
@@ -41,19 +40,10 @@ def import_completejourney(
 
     db = Database(get_settings().database_url)
     started = time.perf_counter()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
     try:
         with db.transaction() as s:
             get_tenant(s, tenant)  # before the progress bar: an unknown tenant is one line
-        with Progress(*columns, console=console, transient=False) as bar:
-            task = bar.add_task("reading Complete Journey", total=None)
-
-            def progress(done: int, total: int) -> None:
-                bar.update(task, description="importing products", completed=done, total=total)
-
-            with db.transaction() as s:
-                result = import_catalogue(s, SystemClock(), tenant, progress, limit=limit)
+        result = import_catalogue(db, SystemClock(), tenant, limit=limit, console=console)
     except Problem as e:
         _fail(e.detail)
     except (OperationalError, ProgrammingError) as e:

@@ -14,7 +14,8 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -25,14 +26,16 @@ from typing import cast as typed
 
 import pandas as pd
 import pyarrow.parquet as pq
+from rich.console import Console
 from sqlalchemy import Table, Text, cast, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from retailos.catalog import events
 from retailos.catalog.models import Category, Price, Product, Variant
 from retailos.catalog.package_size import unit_weight_grams
 from retailos.core.clock import Clock
+from retailos.core.db import Database
 from retailos.core.errors import Conflict
 from retailos.core.ids import new_id
 from retailos.core.outbox import publish
@@ -74,17 +77,56 @@ def data_folder() -> Path:
 
 
 def import_catalogue(
-    session: Session,
+    target: Session | Database | sessionmaker[Session],
     clock: Clock,
     tenant_id: str,
     progress: Progress | None = None,
     *,
     limit: int | None = None,
     product_ids: Collection[int] | None = None,
+    console: Console | None = None,
 ) -> ImportResult:
-    """Create or bring up to date the tenant's Complete Journey products, in the caller's
-    transaction. `limit` takes the first products by CJ id and `product_ids` picks some (for
-    tests and small demos); prices and titles do not depend on which products are picked."""
+    """Create or bring up to date the tenant's Complete Journey products.
+
+    Given a session, the import runs in the caller's transaction; given a `Database` or a
+    session factory, in one transaction of its own. `limit` takes the first products by CJ id
+    and `product_ids` picks some (for tests and small demos); prices and titles do not depend on
+    which products are picked. Progress goes to `progress(done, total)`, or to a Rich progress
+    bar on `console`.
+    """
+    if console is not None and progress is None:
+        with rich_progress(console) as bar:
+            return import_catalogue(target, clock, tenant_id, bar, limit=limit,
+                                    product_ids=product_ids)
+    if isinstance(target, Database):
+        with target.transaction() as session:
+            return _import(session, clock, tenant_id, progress, limit, product_ids)
+    if isinstance(target, sessionmaker):
+        with target() as session, session.begin():
+            return _import(session, clock, tenant_id, progress, limit, product_ids)
+    return _import(target, clock, tenant_id, progress, limit, product_ids)
+
+
+@contextmanager
+def rich_progress(console: Console) -> Iterator[Progress]:
+    """A Rich progress bar for the import, as a `progress(done, total)` callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    with Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+             TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("reading Complete Journey", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, description="importing products", completed=done, total=total)
+
+        yield update
+
+
+def _import(
+    session: Session, clock: Clock, tenant_id: str, progress: Progress | None,
+    limit: int | None, product_ids: Collection[int] | None,
+) -> ImportResult:
     started = time.perf_counter()
     tenants.get_tenant(session, tenant_id)  # NotFound for an unknown tenant
     rows = source_products(product_ids, limit)
