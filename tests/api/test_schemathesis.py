@@ -30,8 +30,20 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.conftest import Actor, LiveServer
 
+
+def problem_details(ctx: Any, response: Any, case: Case) -> None:
+    """Every 4xx is an RFC 9457 problem with a stable RetailOS type and the same status."""
+    if response.status_code < 400:
+        return
+    content_type = "".join(response.headers.get("content-type", []))
+    assert content_type == "application/problem+json", f"a {response.status_code} as {content_type}"
+    body = response.json()
+    assert str(body.get("type", "")).startswith("urn:retailos:problem:"), body
+    assert body.get("status") == response.status_code, body
+
+
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+          response_schema_conformance, problem_details]
 # Examples per operation, and per run: as packages add operations, each gets fewer examples
 # (never under 5) so the whole test stays well under three minutes.
 EXAMPLES_PER_OPERATION = 20
