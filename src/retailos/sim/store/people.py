@@ -276,7 +276,13 @@ class _Planner:
             return aisle, y if aisle % 2 == 0 else -y
 
         stops.sort(key=walk_order)
-        return [self._decorate(members, plate, actions) for plate, actions in stops]
+        # On the way out, some shoppers walk back and return something to where it was.
+        returns: list[tuple[int, list[tuple]]] = []
+        for plate, actions in stops:
+            for who, action, target, sku, qty in actions:
+                if action == "pick" and rng.uniform() < s.put_back_own_rate / 2:
+                    returns.append((plate, [(who, "put_own", target, sku, qty)]))
+        return [self._decorate(members, plate, actions) for plate, actions in stops + returns]
 
     def _decorate(self, members: list[Member], plate: int, actions: list[tuple]) -> list[tuple]:
         """Add touches and a place for the stop's plate, so scheduling knows where to stand."""
@@ -319,6 +325,7 @@ class _Planner:
         handoff_done = False
         occupied: list[tuple[float, float, float, float]] = []
         companions = kind == "companions"
+        last_pick: dict[tuple[int, int], Reach] = {}  # (member, plate) -> latest pick there
 
         for stop_index, stop in enumerate(tasks):
             plate = stop[0][2]
@@ -360,7 +367,6 @@ class _Planner:
                 reaches.append(r)
                 return r
 
-            last_pick: dict[tuple[int, int], Reach] = {}
             for who, action, target, sku, qty in stop[1:]:
                 if action == "pick" or action == "restock":
                     r = add(who, action, target, sku, qty)
