@@ -44,7 +44,7 @@ from retailos.tenants import service as tenants
 SOURCE = "completejourney"
 REF_PREFIX = f"{SOURCE}:"
 CURRENCY = "USD"
-DEFAULT_PRICE_CENTS = 299  # the median shelf price of the whole catalogue
+DEFAULT_PRICE_CENTS = 299  # only if nothing at all was sold
 BATCH = 2_000
 LEVELS = ("department", "product_category", "product_type")
 BRAND_LABELS = {"National": "National brand", "Private": "Store brand"}
@@ -212,14 +212,16 @@ def _prices(folder: Path, products: pd.DataFrame) -> list[int]:
     shelf_price = (sales["sales_value"] + sales["retail_disc"]) / sales["quantity"]
     cents = (shelf_price.groupby(sales["product_id"]).median() * 100).round()
     cents = cents[cents >= 1]
-    price = products["product_id"].map(cents)
+    sold = products["product_id"].map(cents)
+    price = sold.copy()
     keys = products[list(LEVELS)].fillna("")
-    # Fall back from product type to category to department, each level's median of sold items.
+    # Unsold: the median of the sold items of its product type, else category, else department.
     for depth in (3, 2, 1):
-        cols = list(LEVELS[:depth])
-        group_median = price.groupby([keys[c] for c in cols]).transform("median")
+        group_median = sold.groupby([keys[c] for c in LEVELS[:depth]]).transform("median")
         price = price.fillna(group_median.round())
-    return [int(p) if not math.isnan(p) else DEFAULT_PRICE_CENTS for p in price]
+    overall = sold.median()
+    fallback = int(round(overall)) if not math.isnan(overall) else DEFAULT_PRICE_CENTS
+    return [int(p) if not math.isnan(p) else fallback for p in price]
 
 
 def _grams(package_size: str) -> int | None:
