@@ -19,6 +19,8 @@ def worker(
     once: Annotated[bool, typer.Option(help="Run one pass and exit")] = False,
 ) -> None:
     """Dispatch outbox events and deliver webhooks until interrupted."""
+    import signal
+
     import httpx
 
     import retailos.api.app  # noqa: F401  (imports every package, so their handlers register)
@@ -34,6 +36,7 @@ def worker(
             with httpx.Client() as client:
                 typer.echo(f"{w.run_once(client)} events and deliveries handled")
         else:
+            signal.signal(signal.SIGTERM, lambda *_: w.stop_event.set())  # finish the pass, exit
             w.run()
     except KeyboardInterrupt:
         w.stop_event.set()
