@@ -25,7 +25,7 @@ from retailos.walkout.engine.decide import (
     weight_loglik,
 )
 from retailos.walkout.engine.layout import StoreLayout, build_layout
-from retailos.walkout.engine.people import Account, People
+from retailos.walkout.engine.people import Account, Attribution, People
 from retailos.walkout.engine.signal import NEIGHBOUR_M, LoadChange, LoadChangeDetector
 from retailos.walkout.recording import Chunk
 
@@ -49,6 +49,8 @@ CANDIDATE_WEIGHT_GAP = 30.0  # log-likelihood behind the best weight fit: not a 
 MAX_PRIOR_AND_TOUCH_GAIN = 5.0
 NOBODY_SEEN_LOGLIK = -3.0
 GAP_SETTLE_S = 0.2  # after a hand lets go, the plate rings about this long
+TIMING_SD_G = 80.0  # spread of a level read around one person's contact (other hands press)
+TIMING_SD_FRACTION = 0.5
 PAIR_MAX_UNITS = 3  # units per person considered when two people share one load change
 
 
@@ -229,7 +231,7 @@ class Engine:
                     self._resolve(part, whole=False)
                 return
         att = self.people.attribute(p, change.t_start - ATTRIBUTION_LEAD_S, t1)
-        who_ll = self._touch_loglik(att.loglik)
+        who_ll = self._touch_loglik(att.loglik) + self._timing_loglik(change, att)
         tids = att.track_ids.tolist()
         best_by_sku = weight.max(axis=1)
         skus = np.flatnonzero(best_by_sku >= best_by_sku.max() - CANDIDATE_WEIGHT_GAP)
@@ -375,8 +377,9 @@ class Engine:
         first = (int(cands[i1]), int(j1) + 1)
         second = (int(cands[i2]), int(j2) + 1)
         # whoever let go first: the level right after tells how much they took
-        last = self.people.last_contact(p, change.t_start - ATTRIBUTION_LEAD_S, change.t_settle)
-        ta, tb = last.get(tids[a]), last.get(tids[b])
+        spans = self.people.contact_spans(p, change.t_start - ATTRIBUTION_LEAD_S, change.t_settle)
+        ta = spans[tids[a]][1] if tids[a] in spans else None
+        tb = spans[tids[b]][1] if tids[b] in spans else None
         order = [a, b]
         if ta is not None and tb is not None:
             early, late = (a, b) if ta <= tb else (b, a)
@@ -389,6 +392,34 @@ class Engine:
                 fit_second = abs(took - second[1] * lay.unit_weight[second[0]])
                 order = [early, late] if fit_first <= fit_second else [late, early]
         return best, [("pick", tids[order[0]], *first), ("pick", tids[order[1]], *second)]
+
+    def _timing_loglik(self, change: LoadChange, att: Attribution) -> np.ndarray:
+        """When several hands were on the plate: how well the change of the plate's level
+        across each person's own contact explains the load change, against no change.
+
+        The level is read just before their hand arrived and just after it left; the person
+        whose contact the change happened in sees (about) the whole change across it.
+        """
+        out = np.zeros(max(len(att.track_ids), 1))
+        gain = att.loglik - LOG_BYSTANDER_DENSITY
+        if int((gain > 0).sum()) < 2:
+            return out[: len(att.track_ids)] if len(att.track_ids) else out
+        p = change.plate
+        spans = self.people.contact_spans(p, change.t_start - ATTRIBUTION_LEAD_S, change.t_settle)
+        sd = TIMING_SD_G + TIMING_SD_FRACTION * abs(change.delta_g)
+        for k, tid in enumerate(att.track_ids.tolist()):
+            if gain[k] <= 0 or tid not in spans:
+                continue
+            c0, c1 = spans[tid]
+            _, before = self.detector.block_history(p, c0 - 0.6, c0 - 0.1)
+            _, after = self.detector.block_history(p, c1 + GAP_SETTLE_S, min(c1 + 0.7,
+                                                                             change.t_close))
+            before, after = before[~np.isnan(before)], after[~np.isnan(after)]
+            if len(before) == 0 or len(after) == 0:
+                continue
+            seen = float(np.median(after) - np.median(before))
+            out[k] = (-0.5 * ((seen - change.delta_g) / sd) ** 2) - (-0.5 * (seen / sd) ** 2)
+        return out
 
     @staticmethod
     def _touch_loglik(loglik: np.ndarray) -> np.ndarray:

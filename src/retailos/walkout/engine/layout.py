@@ -14,6 +14,9 @@ import numpy as np
 # How far above a plate's surface a hand can still be touching what stands on it (metres). The
 # shelf above bounds it; this is the cap for a top shelf.
 MAX_ITEM_HEIGHT_M = 0.35
+# A hand takes goods by their lower part: the share of the gap to the next shelf up counted as
+# this plate's space. Keeping it well below 1 tells a reach for this shelf from the next one.
+ROOM_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ def _room_above(center: np.ndarray, gondola: np.ndarray) -> np.ndarray:
         for i in members:
             above = heights[heights > center[i, 2] + 1e-3]
             if len(above):
-                room[i] = min(MAX_ITEM_HEIGHT_M, 0.9 * (above[0] - center[i, 2]))
+                room[i] = min(MAX_ITEM_HEIGHT_M, ROOM_SHARE * (above[0] - center[i, 2]))
     return room
 
 

@@ -286,17 +286,18 @@ class People:
         wide = np.flatnonzero(np.diff(hit) >= MIN_GAP_S)
         return [(float(hit[i]), float(hit[i + 1])) for i in wide]
 
-    def last_contact(self, plate: int, t0: float, t1: float) -> dict[int, float]:
-        """Per person, the last time in [t0, t1] a seen wrist was on the plate."""
+    def contact_spans(self, plate: int, t0: float, t1: float) -> dict[int, tuple[float, float]]:
+        """Per person, the first and last time in [t0, t1] a seen wrist was on the plate."""
         rows = self._rows(t0, t1)
         plates = np.array([plate])
         lw_d = self.layout.distance_to_plates(self._lw[rows], plates)[:, 0]
         rw_d = self.layout.distance_to_plates(self._rw[rows], plates)[:, 0]
         on = (lw_d < CONTACT_M + GAP_MARGIN_M) | (rw_d < CONTACT_M + GAP_MARGIN_M)
-        last: dict[int, float] = {}
+        spans: dict[int, tuple[float, float]] = {}
         for tid, t in zip(self._tid[rows][on].tolist(), self._t[rows][on].tolist(), strict=True):
-            last[tid] = t
-        return last
+            first = spans[tid][0] if tid in spans else t
+            spans[tid] = (first, t)
+        return spans
 
     def _last_wrist_distance(self, track_id: int, plate: int, t0: float) -> float | None:
         rows = self._rows(t0 - LAST_WRIST_MAX_AGE_S, t0)
