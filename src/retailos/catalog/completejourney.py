@@ -130,23 +130,30 @@ def _import(
     started = time.perf_counter()
     tenants.get_tenant(session, tenant_id)  # NotFound for an unknown tenant
     rows = source_products(product_ids, limit)
-    category_ids = _sync_categories(session, clock, tenant_id, rows)
-    existing = _existing(session, tenant_id)
-    now = clock.now()
     created = updated = unchanged = 0
     total = len(rows)
-    if progress is not None:
-        progress(0, total)
-    for start in range(0, total, BATCH):
-        plan = _Plan()
-        for row in rows[start:start + BATCH]:
-            outcome = plan.add(tenant_id, row, category_ids, existing.get(row["ref"]), now)
-            created += outcome == "created"
-            updated += outcome == "updated"
-            unchanged += outcome == "unchanged"
-        plan.write(session)
+    try:
+        category_ids = _sync_categories(session, clock, tenant_id, rows)
+        existing = _existing(session, tenant_id)
+        now = clock.now()
         if progress is not None:
-            progress(min(start + BATCH, total), total)
+            progress(0, total)
+        for start in range(0, total, BATCH):
+            plan = _Plan()
+            for row in rows[start:start + BATCH]:
+                outcome = plan.add(tenant_id, row, category_ids, existing.get(row["ref"]), now)
+                created += outcome == "created"
+                updated += outcome == "updated"
+                unchanged += outcome == "unchanged"
+            plan.write(session)
+            if progress is not None:
+                progress(min(start + BATCH, total), total)
+    except IntegrityError:
+        raise Conflict(
+            "the tenant already has a category, product or SKU this import would create: "
+            "either another import ran at the same time (run it again), or one of the tenant's "
+            "own variants uses a Complete Journey product id as its SKU (rename that SKU)",
+        ) from None
     if created and session.get_bind().dialect.name == "postgresql":
         # Fresh statistics, so the next queries on these tables are planned for their new size
         # rather than waiting for autovacuum (ANALYZE may run inside a transaction).
@@ -426,17 +433,10 @@ class _Plan:
                 "currency": CURRENCY, "amount": amount, "created_at": now, "updated_at": now}
 
     def write(self, session: Session) -> None:
-        try:
-            for model in (Product, Variant, Price):
-                if self.inserts[model]:
-                    # Core executemany: the ORM's bulk path splits rows by which keys are None.
-                    table = typed(Table, model.__table__)
-                    session.execute(insert(table), self.inserts[model])
-                if self.updates[model]:
-                    session.execute(update(model), self.updates[model])
-        except IntegrityError:
-            raise Conflict(
-                "a SKU of the Complete Journey catalogue (its product id) is already used by "
-                "another of the tenant's products; rename that SKU or import into another tenant",
-                field="sku",
-            ) from None
+        for model in (Product, Variant, Price):
+            if self.inserts[model]:
+                # Core executemany: the ORM's bulk path splits rows by which keys are None.
+                table = typed(Table, model.__table__)
+                session.execute(insert(table), self.inserts[model])
+            if self.updates[model]:
+                session.execute(update(model), self.updates[model])
