@@ -98,10 +98,12 @@ def fan_out(session: Session, clock: Clock, limit: int = 100) -> int:
     for sub in subs:
         by_tenant[sub.tenant_id].append(sub)
     # A delivery that exists already (an event dispatched again by hand) is not made twice.
+    # (subscription_id, event_id) is the unique index, so this is an index lookup.
     existing = {(row.subscription_id, row.event_id) for row in session.execute(
         select(WebhookDelivery.subscription_id, WebhookDelivery.event_id)
-        .where(WebhookDelivery.event_id.in_([e.id for e in handled]))
-    )} if handled else set()
+        .where(WebhookDelivery.subscription_id.in_([s.id for s in subs]),
+               WebhookDelivery.event_id.in_([e.id for e in handled]))
+    )} if subs else set()
     for event in handled:
         for sub in by_tenant[event.tenant_id]:
             if not _wants(sub, event) or (sub.id, event.id) in existing:
