@@ -140,3 +140,29 @@ def test_given_a_database_the_import_commits_on_its_own(
         assert len(service.list_saleable_variant_ids(s, tenant_id, "USD")) == 2
     again = completejourney.import_catalogue(db.sessions, clock, tenant_id, product_ids=PICK[:2])
     assert again.unchanged == 2
+
+
+def test_two_imports_at_once_never_duplicate_a_product(
+    db: Database, clock: ManualClock, tenant_id: str
+) -> None:
+    import threading
+
+    outcomes: list[str] = []
+
+    def one_import() -> None:
+        try:
+            result = completejourney.import_catalogue(db, clock, tenant_id, limit=300)
+            outcomes.append(f"created {result.created}, unchanged {result.unchanged}")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=one_import) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(outcomes)[-1] == "created 300, unchanged 0"  # one of them did all the work
+    assert sorted(outcomes)[0] in ("conflict", "created 0, unchanged 300")
+    with db.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Product)) == 300
+        assert s.scalar(select(func.count()).select_from(Variant)) == 300
