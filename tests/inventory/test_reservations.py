@@ -211,3 +211,19 @@ def test_reserve_uses_as_many_statements_for_twenty_lines_as_for_one(
             counts.append(len(statements))
             assert inventory.audit(s) == []
     assert counts[0] == counts[1] == (5 if expired_holds else 4)
+
+
+def test_allocate_uses_four_statements_for_any_number_of_lines(
+    db: Database, clock: ManualClock, shop: Shop
+) -> None:
+    items = [stocked(db, clock, shop, warehouse=5, store=5) for _ in range(21)]
+    counts = []
+    for chosen in (items[:1], items[1:]):
+        with db.transaction() as s:
+            hold = inventory.reserve(s, clock, shop.tenant_id, [(i, 7) for i in chosen], "c", TTL)
+        with db.transaction() as s:
+            with counting(db) as statements:
+                inventory.allocate(s, clock, shop.tenant_id, hold, dict.fromkeys(chosen, "ord"))
+            counts.append(len(statements))
+            assert inventory.audit(s) == []
+    assert counts == [4, 4]

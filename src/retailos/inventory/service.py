@@ -443,29 +443,39 @@ def allocate(
 ) -> None:
     """Turn a live hold into allocations for placed orders; `order_refs` maps sku_id to order id.
 
-    Conflict if the hold expired, was released or was already allocated.
+    Conflict if the hold expired, was released or was already allocated. Four statements: lock
+    the hold's stock rows while reading its lines, claim the hold, move the units, mark the lines.
     """
     now = clock.now()
-    _lock_stock(session, select(HoldLine.stock_id).where(
-        HoldLine.tenant_id == tenant_id, HoldLine.hold_id == hold_id))
-    hold = _hold(session, tenant_id, hold_id)
-    if hold.status != "active":
-        raise Conflict(f"hold {hold_id} is {hold.status}", hold_id=hold_id, status=hold.status)
-    if hold.expires_at <= now:
-        raise Conflict(f"hold {hold_id} expired", hold_id=hold_id, status="expired")
+    # The lines are read in the statement that takes the locks. If we waited, they may predate
+    # a change made meanwhile, but every such change (release, expiry, another allocate) also
+    # changes the hold itself, which the guarded claim below then refuses.
     lines = session.execute(
         select(HoldLine.stock_id, HoldLine.sku_id, HoldLine.quantity)
+        .join(Stock, Stock.id == HoldLine.stock_id)
         .where(HoldLine.tenant_id == tenant_id, HoldLine.hold_id == hold_id,
                HoldLine.status == "reserved")
+        .order_by(Stock.id)
+        .with_for_update(of=Stock, key_share=True)
     ).all()
-    if not lines:
-        raise Conflict(f"hold {hold_id} holds nothing", hold_id=hold_id, status=hold.status)
     if any(not order_id or len(order_id) > 40 for order_id in order_refs.values()):
         raise InvalidInput("order ids must be 1 to 40 characters", field="order_refs")
     missing = sorted({line.sku_id for line in lines} - set(order_refs))
     if missing:
         raise InvalidInput(f"no order given for {', '.join(missing)}", field="order_refs",
                            sku_ids=missing)
+    claimed = lines and session.execute(
+        update(Hold)
+        .where(Hold.id == hold_id, Hold.tenant_id == tenant_id, Hold.status == "active",
+               Hold.expires_at > now)
+        .values(status="allocated")
+        .returning(Hold.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if not claimed:
+        hold = _hold(session, tenant_id, hold_id)
+        status = "expired" if hold.status == "active" else hold.status
+        raise Conflict(f"hold {hold_id} is {status}", hold_id=hold_id, status=status)
     units = _per_stock((line.stock_id, line.quantity) for line in lines)
     session.execute(
         update(Stock)
@@ -481,10 +491,6 @@ def allocate(
                HoldLine.status == "reserved")
         .values(status="allocated", updated_at=now, order_id=case(
             {s: o for s, o in order_refs.items() if s in held_skus}, value=HoldLine.sku_id))
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(Hold).where(Hold.id == hold_id).values(status="allocated")
         .execution_options(synchronize_session=False)
     )
 
