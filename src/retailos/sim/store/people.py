@@ -334,7 +334,14 @@ class _Planner:
             front = lay.front_edge(plate)
             stand = front[:2] + facing * rng.uniform(*STANDOFF_M)
             stand[1] += rng.uniform(-0.12, 0.12)
-            anchor, wait = self._free_anchor(stand - members[reacher].offset, facing, members, t)
+            anchor = stand - members[reacher].offset
+            arrive = t + 1.3 * float(np.linalg.norm(anchor - here)) / speed
+            stay = (
+                3.0
+                + 3.5 * sum(1 for a in stop[1:] if a[1] != "look")
+                + 4.0 * sum(1 for a in stop[1:] if a[1] == "look")
+            )
+            anchor, wait = self._free_anchor(anchor, facing, members, arrive, stay)
             if wait > 0:
                 t += wait  # waits where it is for the spot to clear
                 group.key_t.append(t)
@@ -471,33 +478,43 @@ class _Planner:
         return group, reaches, occupied
 
     def _free_anchor(
-        self, anchor: np.ndarray, facing: np.ndarray, members: list[Member], t: float
+        self,
+        anchor: np.ndarray,
+        facing: np.ndarray,
+        members: list[Member],
+        arrive: float,
+        stay: float,
     ) -> tuple[np.ndarray, float]:
         """Where to stand, and how long to wait first, so as not to stand inside someone.
 
-        Step sideways along the shelf if the spot is taken; if every nearby spot is taken,
-        wait until the blocking shopper leaves, as people do.
+        Step sideways along the shelf if the spot is taken while the group would stand there
+        (from `arrive`, for about `stay` seconds); if every nearby spot is taken, wait until
+        the people in the way have left, as shoppers do.
         """
         along = np.array([-facing[1], facing[0]])
-        window = 25.0  # a stop rarely lasts longer
-        busy = [(t1, x, y) for t0, t1, x, y in self.occupied if t0 < t + window and t1 > t]
-        if not busy:
-            return anchor, 0.0
-        spots = np.array([(x, y) for _, x, y in busy])
-        for shift in (0.0, 0.45, -0.45, 0.25, -0.25):
-            candidate = anchor + along * shift
-            clear = all(
-                np.min(np.linalg.norm(spots - (candidate + m.offset), axis=1)) >= 0.6
-                for m in members
-            )
-            if clear:
-                return candidate, 0.0
-        blocking = [
-            t1
-            for t1, x, y in busy
-            if min(np.linalg.norm(np.array([x, y]) - (anchor + m.offset)) for m in members) < 0.6
-        ]
-        return anchor, min(max(blocking) - t + 0.3, 20.0)
+        waited = 0.0
+        for _ in range(5):
+            start, stop = arrive + waited, arrive + waited + stay + max(m.lag_s for m in members)
+            busy = [(t1, x, y) for t0, t1, x, y in self.occupied if t0 < stop and t1 > start]
+            if not busy:
+                return anchor, waited
+            spots = np.array([(x, y) for _, x, y in busy])
+            for shift in (0.0, 0.45, -0.45, 0.25, -0.25):
+                candidate = anchor + along * shift
+                if all(
+                    np.min(np.linalg.norm(spots - (candidate + m.offset), axis=1)) >= 0.6
+                    for m in members
+                ):
+                    return candidate, waited
+            in_the_way = [
+                t1 for t1, x, y in busy
+                if min(np.linalg.norm(np.array([x, y]) - (anchor + m.offset)) for m in members)
+                < 0.6
+            ]  # fmt: skip
+            waited = max(in_the_way) - arrive + 0.3
+            if waited > 40.0:
+                break
+        return anchor, waited
 
 
 def _strictly_increasing(times: list[float]) -> list[float]:
