@@ -3,12 +3,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from retailos.catalog import service as catalog
+from retailos.catalog.service import VariantDraft
+from retailos.core.clock import ManualClock
+from retailos.core.db import Database
 from tests.conftest import Actor
-from tests.inventory.conftest import sku
 
 PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def variant(db: Database, clock: ManualClock) -> Callable[[Actor], str]:
+    """Makes a catalogue variant of the actor's and returns its id (`sku_...`)."""
+    counter = iter(range(1_000_000))
+
+    def make(actor: Actor) -> str:
+        with db.transaction() as s:
+            product = catalog.create_product(
+                s, clock, actor.tenant_id, title="Oat milk",
+                variants=[VariantDraft(sku=f"OAT-{next(counter)}")])
+            found, _ = catalog.list_variants(s, actor.tenant_id, product_id=product.id)
+            return found[0].id
+
+    return make
 
 
 def location(client: TestClient, actor: Actor, code: str = "WH1", **extra: Any) -> str:
@@ -46,8 +66,8 @@ def test_locations_are_created_listed_and_read(client: TestClient, retailer: Act
 
 def test_receipts_and_adjustments_change_stock_and_leave_movements(
     client: TestClient, retailer: Actor
-) -> None:
-    loc, item = location(client, retailer), sku()
+, variant: Callable[[Actor], str]) -> None:
+    loc, item = location(client, retailer), variant(retailer)
     r = receive(client, retailer, loc, item, 12)
     assert r.status_code == 201
     assert r.json() == {"sku_id": item, "location_id": loc, "on_hand": 12, "reserved": 0,
@@ -74,8 +94,8 @@ def test_receipts_and_adjustments_change_stock_and_leave_movements(
 
 def test_a_transfer_moves_units_and_an_impossible_one_is_a_409(
     client: TestClient, retailer: Actor
-) -> None:
-    a, b, item = location(client, retailer, "A"), location(client, retailer, "B"), sku()
+, variant: Callable[[Actor], str]) -> None:
+    a, b, item = location(client, retailer, "A"), location(client, retailer, "B"), variant(retailer)
     receive(client, retailer, a, item, 3)
     body = {"sku_id": item, "from_location_id": a, "to_location_id": b, "quantity": 2}
     r = client.post("/v1/inventory/transfers", headers=retailer.headers, json=body)
@@ -87,8 +107,10 @@ def test_a_transfer_moves_units_and_an_impossible_one_is_a_409(
     assert (r.json()["requested"], r.json()["available"]) == (2, 1)
 
 
-def test_a_replayed_receipt_is_received_once(client: TestClient, retailer: Actor) -> None:
-    loc, item = location(client, retailer), sku()
+def test_a_replayed_receipt_is_received_once(
+    client: TestClient, retailer: Actor, variant: Callable[[Actor], str]
+) -> None:
+    loc, item = location(client, retailer), variant(retailer)
     headers = {**retailer.headers, "Idempotency-Key": "delivery-1"}
     body = {"location_id": loc, "sku_id": item, "quantity": 5}
     first = client.post("/v1/inventory/receipts", headers=headers, json=body)
@@ -100,9 +122,11 @@ def test_a_replayed_receipt_is_received_once(client: TestClient, retailer: Actor
     assert r.json()["data"] == [{"sku_id": item, "available": 5}]
 
 
-def test_stock_pages_by_cursor_and_filters(client: TestClient, retailer: Actor) -> None:
+def test_stock_pages_by_cursor_and_filters(
+    client: TestClient, retailer: Actor, variant: Callable[[Actor], str]
+) -> None:
     a, b = location(client, retailer, "A"), location(client, retailer, "B")
-    items = [sku() for _ in range(3)]
+    items = [variant(retailer) for _ in range(3)]
     for item in items:
         receive(client, retailer, a, item, 1)
     receive(client, retailer, b, items[0], 4)
@@ -132,13 +156,18 @@ def test_stock_pages_by_cursor_and_filters(client: TestClient, retailer: Actor) 
 
 def test_another_tenants_locations_and_stock_are_invisible(
     client: TestClient, retailer: Actor, make_actor: Callable[..., Actor]
-) -> None:
+, variant: Callable[[Actor], str]) -> None:
     other = make_actor("retailer")
-    loc, item = location(client, retailer), sku()
+    loc, item = location(client, retailer), variant(retailer)
     receive(client, retailer, loc, item, 7)
     assert client.get(f"/v1/inventory/locations/{loc}", headers=other.headers).status_code == 404
     assert client.get("/v1/inventory/locations", headers=other.headers).json()["data"] == []
     assert receive(client, other, loc, item, 1).status_code == 404
+    # Nor may another tenant stock my SKU at its own location, or anyone an unknown SKU.
+    theirs = location(client, other)
+    assert receive(client, other, theirs, item, 1).status_code == 404
+    unknown = receive(client, retailer, loc, "sku_" + "0" * 26, 1)
+    assert unknown.status_code == 404
     adjusted = client.post("/v1/inventory/adjustments", headers=other.headers,
                            json={"location_id": loc, "sku_id": item, "delta": -1,
                                  "reason": "lost"})
