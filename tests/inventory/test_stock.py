@@ -109,7 +109,10 @@ def test_locations_nest_and_codes_are_unique_per_tenant(
         inventory.create_location(s, clock, shop.tenant_id, "B-1", "Bin", "bin")
     with db.transaction() as s:
         found, _ = inventory.list_locations(s, shop.tenant_id, kind="shelf")
+        by_code = inventory.find_location(s, shop.tenant_id, "A-1")
+        assert inventory.find_location(s, shop.tenant_id, "Z-9") is None
     assert [loc.code for loc in found] == ["A-1"]
+    assert by_code is not None and by_code.id == found[0].id
 
 
 def test_transfer_moves_only_available_units_between_locations(

@@ -121,6 +121,12 @@ def get_location(session: Session, tenant_id: str, location_id: str) -> Location
     return location
 
 
+def find_location(session: Session, tenant_id: str, code: str) -> Location | None:
+    """The tenant's location with this code, or None."""
+    return session.scalars(select(Location).where(
+        Location.tenant_id == tenant_id, Location.code == code)).first()
+
+
 def list_locations(
     session: Session,
     tenant_id: str,
@@ -1031,6 +1037,7 @@ def _record_movements(
 __all__ = [
     "ADJUST_REASONS", "LOCATION_KINDS", "MOVEMENT_KINDS", "StockLevel", "adjust", "allocate",
     "audit", "available_to_promise", "create_location", "deallocate", "expire_holds",
+    "find_location",
     "get_hold", "get_location", "list_locations", "list_movements", "list_stock", "receive",
     "receive_many", "release", "reserve", "restock", "ship", "stock_level", "transfer",
 ]
