@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from retailos.catalog import events
 from retailos.catalog.gtin import check_gtin
@@ -188,14 +188,13 @@ def list_products(
         stmt = stmt.where(Product.brand == brand)
     if external_ref is not None:
         stmt = stmt.where(Product.external_ref == external_ref)
+    sqlite = session.get_bind().dialect.name == "sqlite"
     for word in (q or "").split():
         pattern = f"%{_escape_like(word)}%"
         by_sku = select(Variant.product_id).where(
-            Variant.tenant_id == tenant_id, Variant.sku.ilike(pattern, escape="\\")
-        )
+            Variant.tenant_id == tenant_id, _contains(Variant.sku, pattern, sqlite))
         stmt = stmt.where(or_(
-            Product.title.ilike(pattern, escape="\\"),
-            Product.brand.ilike(pattern, escape="\\"),
+            _contains(Product.title, pattern, sqlite), _contains(Product.brand, pattern, sqlite),
             Product.id.in_(by_sku),
         ))
     rows, next_cursor = paginate(session, stmt, Product.id, cursor, limit)
@@ -508,6 +507,16 @@ def _checked_status(status: str) -> str:
     if status not in STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="status")
     return status
+
+
+def _contains(
+    column: InstrumentedAttribute[Any], pattern: str, sqlite: bool
+) -> ColumnElement[bool]:
+    """`column` matches the LIKE `pattern`, ignoring case. SQLite's LIKE already ignores ASCII
+    case (as its lower() does), and ILIKE there wraps each row in lower(): twice as slow."""
+    if sqlite:
+        return column.like(pattern, escape="\\")
+    return column.ilike(pattern, escape="\\")
 
 
 def _escape_like(text: str) -> str:
