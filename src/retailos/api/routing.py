@@ -8,9 +8,8 @@ returns the stored response without running the handler again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import weakref
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -75,29 +74,25 @@ def _end(request: Request) -> None:
         request.state.session = None
 
 
-_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-    weakref.WeakKeyDictionary()
-)
+def _admitted(request: Request) -> asyncio.Semaphore:
+    """How many requests of this process may hold a database transaction at once.
 
-
-@contextlib.asynccontextmanager
-async def _one_at_a_time(request: Request) -> AsyncIterator[None]:
-    """On SQLite, one request per process touches the database at a time.
-
-    SQLite has one writer, and our transactions take its lock when they begin. A request holding
-    it still needs worker threads for its dependencies and handler; if every worker thread were
-    blocked waiting for the lock, the holder could never finish. Queueing requests here, in the
-    event loop, keeps the threads free. Other processes still queue on the lock itself.
+    A request holding a transaction (SQLite's write lock, PostgreSQL row locks, a pooled
+    connection) still needs worker threads for its dependencies, handler and commit. If every
+    worker thread were blocked behind it, waiting for the lock or a connection, it could never
+    finish. So requests queue here, in the event loop, before they touch the database: one at a
+    time on SQLite (one writer), and no more than the connection pool on PostgreSQL, which is
+    well below the worker threads. Other processes queue on the database's own locks.
     """
-    if not request.app.state.db.is_sqlite:
-        yield
-        return
+    state = request.app.state
+    if not hasattr(state, "admission"):
+        state.admission = weakref.WeakKeyDictionary()
     loop = asyncio.get_running_loop()
-    gate = _gates.get(loop)
+    gate: asyncio.Semaphore | None = state.admission.get(loop)
     if gate is None:
-        gate = _gates[loop] = asyncio.Lock()
-    async with gate:
-        yield
+        size = 1 if state.db.is_sqlite else max(1, state.db.engine.pool.size())
+        gate = state.admission[loop] = asyncio.Semaphore(size)
+    return gate
 
 
 class UnitOfWorkRoute(APIRoute):
@@ -105,7 +100,7 @@ class UnitOfWorkRoute(APIRoute):
         inner = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
-            async with _one_at_a_time(request):
+            async with _admitted(request):
                 return await unit_of_work(request)
 
         async def unit_of_work(request: Request) -> Response:

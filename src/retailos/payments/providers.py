@@ -218,16 +218,22 @@ _stores_lock = threading.Lock()
 
 
 def _store_for(engine: Engine) -> Engine:
-    """The engine holding the processor's tables for our database behind `engine`."""
-    if engine.dialect.name != "sqlite":
-        return engine  # the same PostgreSQL database; row locks keep writers apart
+    """The engine holding the processor's tables for our database behind `engine`.
+
+    Always an engine of its own, with its own pool: a request holds one of the app's pooled
+    connections while it calls the processor, so borrowing a second from the same pool would
+    deadlock once every connection is held by a request waiting for another.
+    """
     url = engine.url
     key = url.render_as_string(hide_password=False)
     with _stores_lock:
         store = _stores.get(key)
         if store is None:
             database = url.database
-            if not database or database == ":memory:":
+            if engine.dialect.name != "sqlite":
+                # the same PostgreSQL database; row locks keep writers apart
+                store = make_engine(key, pool_size=5, max_overflow=60)
+            elif not database or database == ":memory:":
                 store = make_engine("sqlite://", poolclass=StaticPool)
             else:
                 sibling = Path(database).with_suffix(".testprovider.db")
