@@ -210,6 +210,8 @@ class Engine:
     def _resolve(self, change: LoadChange, whole: bool = True) -> None:
         """Explain one load change with the MAP hypothesis and apply it to stock and carts."""
         lay = self.layout
+        if lay.n_skus == 0:
+            return  # a store without a catalogue: nothing a change could be
         p = change.plate
         t1 = min(change.t_settle + 0.3, change.t_close)
         null = null_scores(change.delta_g, change.sd_g)
