@@ -51,10 +51,15 @@ def residual_loglik(r: np.ndarray, var: np.ndarray, mean: np.ndarray) -> np.ndar
     """Log density of a weight residual r: Gaussian with variance var, plus a small wide
     component for a level read a few grams off (a hand or a neighbour not quite gone), so one
     slightly-off reading does not push the decision to a more contrived explanation."""
-    tight = -0.5 * r * r / var - 0.5 * np.log(2 * np.pi * var)
+    r, var, mean = np.broadcast_arrays(r, var, mean)
     wide_var = var + (WIDE_SD_G + WIDE_SD_FRACTION * np.abs(mean)) ** 2
-    wide = -0.5 * r * r / wide_var - 0.5 * np.log(2 * np.pi * wide_var)
-    return np.logaddexp(np.log1p(-WIDE_SHARE) + tight, np.log(WIDE_SHARE) + wide)
+    out = -0.5 * r * r / wide_var - 0.5 * np.log(2 * np.pi * wide_var) + np.log(WIDE_SHARE)
+    # the tight component only matters within a few of its sds; elsewhere it underflows
+    near = np.abs(r) < 12.0 * np.sqrt(var)
+    if near.any():
+        tight = -0.5 * r[near] ** 2 / var[near] - 0.5 * np.log(2 * np.pi * var[near])
+        out[near] = np.logaddexp(np.log1p(-WIDE_SHARE) + tight, out[near])
+    return out
 
 
 def count_logprior(max_units: int) -> np.ndarray:
