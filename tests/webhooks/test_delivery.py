@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from retailos.core import outbox
@@ -287,7 +287,7 @@ def test_a_claim_by_a_worker_that_vanished_expires_and_its_late_report_is_ignore
     clock.advance(seconds=dispatch._lease(SETTINGS, 1).total_seconds() + 1)
     assert deliver_due(db, clock, http, settings=SETTINGS) == 1
     with db.transaction() as s:  # the vanished worker comes back and reports a failure
-        dispatch._record(s, clock, dispatch._Outcome(lost, 500, "late", 1), SETTINGS)
+        dispatch._record(s, clock, [dispatch._Outcome(lost, 500, "late", 1)], SETTINGS)
 
     [d] = deliveries(db, sub.subscription.id)
     assert (d.status, d.attempts, d.last_status_code) == ("succeeded", 2, 200)
@@ -317,3 +317,31 @@ def test_a_slow_receiver_does_not_hold_up_the_others(
         blackhole.close()
     [d] = deliveries(db, fast.subscription.id)
     assert d.status == "succeeded"
+
+
+def statements(db: Database, run: Callable[[], object]) -> int:
+    seen: list[str] = []
+
+    def count(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        run()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_a_pass_costs_the_same_statements_for_one_event_or_forty(
+    db: Database, clock: ManualClock, http: httpx.Client, receiver: Receiver, retailer: Actor
+) -> None:
+    for _ in range(3):
+        subscribe(db, clock, retailer.tenant_id, receiver.url, ["*"])
+
+    def one_pass(events: int) -> int:
+        for _ in range(events):
+            publish(db, clock, retailer.tenant_id, "order.created")
+        return statements(db, lambda: pump(db, clock, http))
+
+    assert one_pass(1) == one_pass(40)

@@ -21,10 +21,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from retailos.core.clock import Clock
@@ -188,8 +188,7 @@ def deliver_due(
             outcomes = list(pool.map(lambda job: _send(http_client, clock, job, settings), jobs))
     if outcomes:
         with db.transaction() as session:
-            for outcome in outcomes:
-                _record(session, clock, outcome, settings)
+            _record(session, clock, outcomes, settings)
     return len(outcomes)
 
 
@@ -256,34 +255,49 @@ def _send(client: httpx.Client, clock: Clock, job: _Job, settings: Settings) -> 
     return _Outcome(job, status, error, ms)
 
 
-def _record(session: Session, clock: Clock, outcome: _Outcome, settings: Settings) -> None:
-    job, now = outcome.job, clock.now()
-    values: dict[str, Any] = {
-        "lease_id": None, "last_status_code": outcome.status_code,
-        "last_error": outcome.error, "last_response_ms": outcome.response_ms,
-    }
-    if outcome.succeeded:
-        values.update(status="succeeded", next_attempt_at=None, completed_at=now)
-    elif job.attempt >= settings.webhook_max_attempts:
-        values.update(status="dead", next_attempt_at=None, completed_at=now)
-    else:
-        values.update(status="failed", next_attempt_at=now + backoff(job.attempt))
+def _record(session: Session, clock: Clock, outcomes: list[_Outcome], settings: Settings) -> None:
+    """Store the outcomes and their attempt rows, in a fixed number of statements."""
+    now = clock.now()
     # Only the holder of the lease records; a worker whose lease ran out lost the delivery.
-    done = session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id == job.delivery_id, WebhookDelivery.lease_id == job.lease_id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(done, "rowcount", 0) != 1:
-        log.warning("webhook lease lost before recording", extra={"delivery_id": job.delivery_id})
-        return
-    session.add(WebhookAttempt(
-        id=new_id("att"), tenant_id=job.tenant_id, delivery_id=job.delivery_id, number=job.attempt,
-        attempted_at=now, succeeded=outcome.succeeded, status_code=outcome.status_code,
-        error=outcome.error, response_ms=outcome.response_ms,
-    ))
-    log.info("webhook attempt", extra={
-        "delivery_id": job.delivery_id, "attempt": job.attempt, "status": outcome.status_code,
-        "ms": outcome.response_ms, "outcome": values["status"],
-    })
+    held = {(row.id, row.lease_id) for row in session.execute(
+        select(WebhookDelivery.id, WebhookDelivery.lease_id)
+        .where(WebhookDelivery.id.in_([o.job.delivery_id for o in outcomes]))
+        .order_by(WebhookDelivery.id)
+        .with_for_update()
+    )}
+    rows: list[dict[str, Any]] = []
+    for outcome in outcomes:
+        job = outcome.job
+        if (job.delivery_id, job.lease_id) not in held:
+            log.warning("webhook lease lost before recording",
+                        extra={"delivery_id": job.delivery_id})
+            continue
+        if outcome.succeeded:
+            status, next_at, completed = "succeeded", None, now
+        elif job.attempt >= settings.webhook_max_attempts:
+            status, next_at, completed = "dead", None, now
+        else:
+            status, next_at, completed = "failed", now + backoff(job.attempt), None
+        rows.append({
+            "b_id": job.delivery_id, "status": status, "next_attempt_at": next_at,
+            "completed_at": completed, "lease_id": None, "last_status_code": outcome.status_code,
+            "last_error": outcome.error, "last_response_ms": outcome.response_ms,
+        })
+        session.add(WebhookAttempt(
+            id=new_id("att"), tenant_id=job.tenant_id, delivery_id=job.delivery_id,
+            number=job.attempt, attempted_at=now, succeeded=outcome.succeeded,
+            status_code=outcome.status_code, error=outcome.error,
+            response_ms=outcome.response_ms,
+        ))
+        log.info("webhook attempt", extra={
+            "delivery_id": job.delivery_id, "attempt": job.attempt,
+            "status": outcome.status_code, "ms": outcome.response_ms, "outcome": status,
+        })
+    if rows:
+        table = cast(Table, WebhookDelivery.__table__)
+        session.connection().execute(
+            update(table).where(table.c.id == bindparam("b_id")).values(
+                {c: bindparam(c) for c in rows[0] if c != "b_id"}),
+            rows,
+        )
+    session.flush()
