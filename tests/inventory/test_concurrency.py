@@ -20,6 +20,12 @@ from tests.inventory.conftest import Shop, sku
 TTL = timedelta(minutes=15)
 
 
+def threaded_database(url: str) -> Database:
+    """A connection per thread, and patience: on a busy machine SQLite's queue of writers can
+    take longer than the pool's default 30 s wait for a connection."""
+    return Database(url, pool_size=45, max_overflow=0, pool_timeout=300)
+
+
 def race(db: Database, workers: int, work: Callable[[int], None]) -> Counter[str]:
     """Run `work(i)` in `workers` threads released at once; count how each ended."""
     start = threading.Barrier(workers)
@@ -49,7 +55,7 @@ def race(db: Database, workers: int, work: Callable[[int], None]) -> Counter[str
 def test_forty_buyers_of_fifty_units_two_each_exactly_twenty_five_win(
     database_url: str, clock: ManualClock, shop: Shop
 ) -> None:
-    db = Database(database_url)
+    db = threaded_database(database_url)
     item = sku()
     with db.transaction() as s:
         inventory.receive(s, clock, shop.tenant_id, shop.warehouse, item, 30)
@@ -75,7 +81,7 @@ def test_forty_buyers_of_fifty_units_two_each_exactly_twenty_five_win(
 def test_buyers_locking_skus_in_opposite_orders_do_not_deadlock(
     database_url: str, clock: ManualClock, shop: Shop
 ) -> None:
-    db = Database(database_url)
+    db = threaded_database(database_url)
     a, b = sku(), sku()
     with db.transaction() as s:
         for item in (a, b):
@@ -113,7 +119,7 @@ def test_buyers_locking_skus_in_opposite_orders_do_not_deadlock(
 def test_transfers_in_opposite_directions_do_not_deadlock(
     database_url: str, clock: ManualClock, shop: Shop
 ) -> None:
-    db = Database(database_url)
+    db = threaded_database(database_url)
     item = sku()
     with db.transaction() as s:
         inventory.receive(s, clock, shop.tenant_id, shop.warehouse, item, 20)
