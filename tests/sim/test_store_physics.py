@@ -8,10 +8,10 @@ import pytest
 from retailos.sim.store.layout import build_layout
 from retailos.sim.store.physics import SAMPLE_RATE_HZ, synthesize_weights
 from retailos.sim.store.stock import LoadEvent
-from retailos.sim.store.suites import get_suite
+from retailos.sim.store.suites import Suite, get_suite
 
 
-def _quiet_suite(**overrides: float):  # type: ignore[no-untyped-def]
+def _quiet_suite(**overrides: float) -> Suite:
     base = {"bump_per_minute": 0.0, "nan_rate": 0.0, "gaps_per_minute": 0.0,
             "spike_rate": 0.0, "drift_g_per_min": 0.0}  # fmt: skip
     base.update(overrides)
