@@ -292,10 +292,11 @@ class LoadChangeDetector:
         prev_t = self._last_t
         changes: list[LoadChange] = []
         slot = np.arange(len(plates))
+        valid_all = ~np.isnan(means)
         for b in range(len(block_t)):
             t = float(block_t[b])
             x = means[b]
-            valid = ~np.isnan(x)
+            valid = valid_all[b]
             begin = valid & ~disturbed & (np.abs(x - level) > start_thr)
             if begin.any():
                 disturbed |= begin
@@ -315,7 +316,8 @@ class LoadChangeDetector:
                 full = push & (ring_n >= SETTLE_BLOCKS)
                 if full.any():
                     idx = np.flatnonzero(full)
-                    spread = np.ptp(ring[idx], axis=1)
+                    held = ring[idx]
+                    spread = held.max(axis=1) - held.min(axis=1)
                     steady = idx[spread <= settle_thr[idx]]
                     if len(steady):
                         long_hold = (t - start_t[steady]) > HAND_TIMEOUT_S
