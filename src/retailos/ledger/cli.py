@@ -45,7 +45,7 @@ def balances(
     tenant: Annotated[str, typer.Option(help="Tenant id (ten_...)")],
     currency: Annotated[str | None, typer.Option(help="Only this ISO currency")] = None,
 ) -> None:
-    """A tenant's accounts and balances (signed minor units: debit positive)."""
+    """A tenant's accounts: each balance read on its normal side, and signed (debit +)."""
     from retailos.core.money import Money
     from retailos.ledger import service
 
@@ -56,8 +56,12 @@ def balances(
     finally:
         db.dispose()
     table = Table(title=f"Ledger balances of {tenant}")
-    for column in ("account", "currency", "normal side", "balance"):
-        table.add_column(column, justify="right" if column == "balance" else "left")
+    table.add_column("account")
+    table.add_column("normal side")
+    table.add_column("balance", justify="right")
+    table.add_column("signed (debit +)", justify="right")
     for a in found:
-        table.add_row(a.code, a.currency, a.normal_side, str(Money(a.balance, a.currency)))
+        normal = a.balance if a.normal_side == "debit" else -a.balance
+        table.add_row(a.code, a.normal_side, str(Money(normal, a.currency)),
+                      str(Money(a.balance, a.currency)))
     console.print(table)
