@@ -157,3 +157,12 @@ def test_every_receipt_is_issued_once_and_kept_on_the_engine() -> None:
     engine, receipts = run(s.recording())
     assert [r["account_id"] for r in receipts] == ["a1", "a2"]
     assert engine.receipts == receipts
+
+
+def test_a_change_still_settling_when_the_stream_ends_is_charged_at_finish() -> None:
+    s = Scene(make_store(PRODUCTS, STOCK), 10.0)
+    s.person(1, "a1", 1.0, 12.0, x=0.2)
+    s.reach(1, 1, 0, 9.0, 9.75)
+    s.step(1, 0, 9.7, -368.0, touch_s=0.5)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {"cola": 1}

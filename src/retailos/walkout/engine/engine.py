@@ -126,7 +126,9 @@ class Engine:
 
     def finish(self) -> list[dict[str, Any]]:
         """End of stream: settle what is pending and issue every remaining shopper receipt."""
-        for change in self._pending_puts:
+        self._intervals = []
+        for change in sorted(self._pending_puts + self.detector.flush(),
+                             key=lambda c: (c.t_close, c.delta_g > 0)):
             self._resolve(change)
         self._pending_puts = []
         issued: list[dict[str, Any]] = []

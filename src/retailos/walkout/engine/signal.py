@@ -115,6 +115,21 @@ class LoadChangeDetector:
         self._hist_t[slots] = block_t[-n:]
         self._hist_n += n
 
+    def flush(self) -> list[LoadChange]:
+        """End of stream: close every disturbed plate at its latest readings."""
+        changes = []
+        for p in np.flatnonzero(self.disturbed & (self._ring_n > 0)).tolist():
+            n = min(int(self._ring_n[p]), SETTLE_BLOCKS)
+            values = self._ring[p, :n] if self._ring_n[p] <= SETTLE_BLOCKS else self._ring[p]
+            sd = float(self.sigma()[p]) * LEVEL_SD_FACTOR * np.sqrt(SETTLE_BLOCKS / n)
+            changes.append(LoadChange(
+                plate=p, t_start=float(self.start_t[p]), t_settle=float(self._ring_t[p].max()),
+                t_close=self._last_t, delta_g=float(values.mean() - self.start_level[p]),
+                sd_g=sd, start_level_g=float(self.start_level[p]),
+            ))
+            self.disturbed[p] = False
+        return changes
+
     def open_disturbances(self) -> list[OpenDisturbance]:
         return [
             OpenDisturbance(int(p), float(self.start_t[p])) for p in np.flatnonzero(self.disturbed)
