@@ -12,6 +12,8 @@ from retailos.catalog.schemas import (
     CategoryIn,
     CategoryOut,
     PriceAmountIn,
+    PriceBatchIn,
+    PriceBatchOut,
     ProductIn,
     ProductOut,
     ProductPatch,
@@ -20,7 +22,7 @@ from retailos.catalog.schemas import (
     VariantOut,
     VariantPatch,
 )
-from retailos.catalog.service import VariantDraft
+from retailos.catalog.service import PriceChange, VariantDraft
 from retailos.core.clock import Clock
 from retailos.core.pagination import Page
 from retailos.tenants.service import Principal
@@ -224,3 +226,15 @@ def remove_price(
 ) -> VariantOut:
     variant = service.remove_price(db, now, who.tenant_id, variant_id, currency)
     return VariantOut.model_validate(variant)
+
+
+@router.post("/prices", response_model=PriceBatchOut,
+             summary="Set up to 1,000 prices at once, all or none")
+def set_prices(
+    body: PriceBatchIn, who: Principal = Depends(WRITE), db: Session = Depends(session),
+    now: Clock = Depends(clock),
+) -> PriceBatchOut:
+    changes = [PriceChange(p.variant_id, p.currency, p.amount) for p in body.prices]
+    result = service.set_prices(db, now, who.tenant_id, changes)
+    return PriceBatchOut(created=result.created, updated=result.updated,
+                         unchanged=result.unchanged)

@@ -29,6 +29,21 @@ class PriceIn(BaseModel):
         return check_currency(value)
 
 
+class VariantPriceIn(PriceIn):
+    variant_id: str = Field(max_length=40)
+
+
+class PriceBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prices: list[VariantPriceIn] = Field(min_length=1, max_length=1000)
+
+
+class PriceBatchOut(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+
+
 class PriceAmountIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount: int = Field(ge=0, le=MAX_AMOUNT, description="Minor units: cents for USD")

@@ -364,6 +364,67 @@ def set_price(
     return price
 
 
+@dataclass(frozen=True)
+class PriceChange:
+    variant_id: str
+    currency: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class PriceBatchResult:
+    created: int
+    updated: int
+    unchanged: int
+
+
+MAX_PRICE_BATCH = 1_000
+
+
+def set_prices(
+    session: Session, clock: Clock, tenant_id: str, changes: Sequence[PriceChange]
+) -> PriceBatchResult:
+    """Set many prices at once, all or none: two reads however many prices, then one write per
+    table. A variant that is not the tenant's makes the whole batch invalid."""
+    if len(changes) > MAX_PRICE_BATCH:
+        raise InvalidInput(f"at most {MAX_PRICE_BATCH} prices per batch", field="prices")
+    seen: set[tuple[str, str]] = set()
+    for i, change in enumerate(changes):
+        _check_amount(change.currency, change.amount, f"prices.{i}.amount")
+        key = (change.variant_id, change.currency)
+        if key in seen:
+            raise InvalidInput(f"{change.variant_id} has two {change.currency} prices in the "
+                               "batch", field=f"prices.{i}")
+        seen.add(key)
+    variant_ids = sorted({c.variant_id for c in changes})
+    owners = dict(session.execute(select(Variant.id, Variant.product_id).where(
+        Variant.tenant_id == tenant_id, Variant.id.in_(variant_ids))).all())
+    for i, change in enumerate(changes):
+        if change.variant_id not in owners:
+            raise InvalidInput(f"no variant {change.variant_id}", field=f"prices.{i}.variant_id")
+    current = {(p.variant_id, p.currency): p for p in session.scalars(select(Price).where(
+        Price.tenant_id == tenant_id, Price.variant_id.in_(variant_ids)))}
+    now = clock.now()
+    created = updated = 0
+    for change in changes:
+        price = current.get((change.variant_id, change.currency))
+        if price is not None and price.amount == change.amount:
+            continue
+        if price is None:
+            session.add(Price(id=new_id("prc"), tenant_id=tenant_id, variant_id=change.variant_id,
+                              currency=change.currency, amount=change.amount, created_at=now,
+                              updated_at=now))
+            created += 1
+        else:
+            price.amount, price.updated_at = change.amount, now
+            updated += 1
+        publish(session, clock, tenant_id, events.PRICE_SET, events.variant_payload(
+            change.variant_id, owners[change.variant_id], currency=change.currency,
+            amount=change.amount))
+    _flush_or_conflict(session, "a price was set concurrently; retry")
+    return PriceBatchResult(created, updated, len(changes) - created - updated)
+
+
 def remove_price(
     session: Session, clock: Clock, tenant_id: str, variant_id: str, currency: str
 ) -> Variant:
