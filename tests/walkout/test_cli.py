@@ -82,7 +82,7 @@ def test_simulate_writes_a_recording(tmp_path: Path) -> None:
 
 def test_the_report_section_replaces_only_its_own_markers(tmp_path: Path) -> None:
     page = tmp_path / "benchmarks.md"
-    page.write_text("# Benchmarks\n\nintro\n\n<!-- walkout-report:start -->\nold\n"
+    page.write_text("# Benchmarks\n\nintro\n\n<!-- walkout-report:start -->\nstale figures\n"
                     "<!-- walkout-report:end -->\n\n## Other\nkeep me\n")  # fmt: skip
     truth = {"receipts": [{"account_id": "a", "items": []}], "actions": []}
     receipts = make_receipts([{"account_id": "a", "items": [], "exit_t": 1.0, "emitted_t": 1.2}])
@@ -90,7 +90,7 @@ def test_the_report_section_replaces_only_its_own_markers(tmp_path: Path) -> Non
            "simulate_s": 1.0, "replay_s": 2.0, "plates": 600}  # fmt: skip
     _write_benchmarks(page, [run], 3.0)
     text = page.read_text()
-    assert "old" not in text
+    assert "stale figures" not in text
     assert text.startswith("# Benchmarks\n\nintro\n")
     assert text.rstrip().endswith("## Other\nkeep me")
     assert "| standard | 600 | 1 | 0 |" in text
