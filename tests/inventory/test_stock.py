@@ -73,6 +73,7 @@ def test_receive_many_loads_many_skus_with_one_movement_each(
     quantities = {sku(): n + 1 for n in range(12_000)}
     with db.transaction() as s:
         assert inventory.receive_many(s, clock, shop.tenant_id, shop.store, quantities) == 12_000
+        assert inventory.receive_many(s, clock, shop.tenant_id, shop.store, {}) == 0
     with db.transaction() as s:
         picked = list(quantities)[::1000]
         assert inventory.available_to_promise(s, shop.tenant_id, picked) == {

@@ -183,6 +183,8 @@ def receive_many(
         _check_positive(qty, f"quantities.{sku_id}")
     now = clock.now()
     items = list(quantities.items())
+    if not items:
+        return 0
     for start in range(0, len(items), _CHUNK):
         _bulk_add_on_hand(session, now, tenant_id, location_id, items[start:start + _CHUNK],
                           "receive", reason)
