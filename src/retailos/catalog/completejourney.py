@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from retailos.catalog import events
 from retailos.catalog.models import Category, Price, Product, Variant
-from retailos.catalog.package_size import unit_weight_grams
+from retailos.catalog.service import estimated_unit_weight_g
 from retailos.core.clock import Clock
 from retailos.core.db import Database
 from retailos.core.errors import Conflict
@@ -192,7 +192,8 @@ def _prepared_catalogue() -> pd.DataFrame:
     for column in (*LEVELS, "package_size", "brand"):
         products[column] = products[column].astype(object).where(products[column].notna(), None)
     products["price_cents"] = _prices(folder, products)
-    weights = {size: _grams(size) for size in products["package_size"].dropna().unique()}
+    sizes = products["package_size"].dropna().unique()
+    weights = {size: estimated_unit_weight_g(size) for size in sizes}  # 3,705 distinct sizes
     products["unit_weight_g"] = pd.Series(  # object dtype: ints and None, not floats and NaN
         [weights.get(s) if s else None for s in products["package_size"]], dtype=object)
     products["category_code"] = [
@@ -229,11 +230,6 @@ def _prices(folder: Path, products: pd.DataFrame) -> list[int]:
     overall = sold.median()
     fallback = int(round(overall)) if not math.isnan(overall) else DEFAULT_PRICE_CENTS
     return [int(p) if not math.isnan(p) else fallback for p in price]
-
-
-def _grams(package_size: str) -> int | None:
-    grams = unit_weight_grams(package_size)
-    return round(grams) if grams is not None and grams >= 1 else None
 
 
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")

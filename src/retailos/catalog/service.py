@@ -490,6 +490,12 @@ def _saleable(tenant_id: str, currency: str) -> Select[Any]:
 # --- helpers ----------------------------------------------------------------------------------
 
 
+def estimated_unit_weight_g(package_size: str) -> int | None:
+    """Whole grams of one unit, estimated from its package size; None when it says no mass."""
+    grams = unit_weight_grams(package_size)
+    return round(grams) if grams is not None and grams >= 1 else None
+
+
 def _checked_draft(draft: VariantDraft, where: str) -> VariantDraft:
     """The draft with its GTIN, weight and prices validated, and the weight derived from the
     package size when none is given."""
@@ -506,8 +512,7 @@ def _checked_draft(draft: VariantDraft, where: str) -> VariantDraft:
         raise InvalidInput("unit_weight_g must be a positive number of grams",
                            field=f"{where}.unit_weight_g")
     if weight is None and draft.package_size:
-        estimate = unit_weight_grams(draft.package_size)
-        weight = round(estimate) if estimate is not None and estimate >= 1 else None
+        weight = estimated_unit_weight_g(draft.package_size)
     for currency, amount in draft.prices.items():
         _check_amount(currency, amount, f"{where}.prices.{currency}")
     return VariantDraft(sku=sku, title=draft.title, gtin=draft.gtin, unit_weight_g=weight,
