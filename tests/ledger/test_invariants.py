@@ -117,3 +117,42 @@ def test_concurrent_sales_keep_balances_equal_to_their_lines(
         assert len(entries) == threads * per_thread
     finally:
         db.dispose()
+
+
+def test_two_concurrent_reversals_of_one_entry_leave_one_reversal(
+    database_url: str, clock: ManualClock
+) -> None:
+    db = Database(database_url)
+    try:
+        with db.transaction() as s:
+            entry_id = postings.sale(
+                s, clock, store_tenant_id="ten_store", operator_tenant_id=OPERATOR, ref="grp",
+                gross=Money(1000, "USD"), tax=Money(0, "USD"), fees=Money(80, "USD")).id
+    finally:
+        db.dispose()
+    start = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def worker() -> None:
+        mine = Database(database_url)
+        try:
+            start.wait()
+            with mine.transaction() as s:
+                service.reverse(s, clock, OPERATOR, entry_id, "twice by accident")
+            outcomes.append("reversed")
+        except Problem as e:
+            outcomes.append(type(e).__name__)
+        finally:
+            mine.dispose()
+
+    pool = [threading.Thread(target=worker) for _ in range(4)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    assert sorted(outcomes) == ["Conflict", "Conflict", "Conflict", "reversed"]
+    db = Database(database_url)
+    try:
+        assert_ledger_sound(db)
+    finally:
+        db.dispose()

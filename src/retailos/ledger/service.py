@@ -190,7 +190,10 @@ def post(
 
 
 def _visible_entry(session: Session, tenant_id: str, entry_id: str) -> JournalEntry:
-    entry = session.get(JournalEntry, entry_id)
+    """The entry, row-locked so that concurrent reversals of it queue (the later one then
+    finds the first and gets a Conflict); NotFound unless the tenant is part of it."""
+    stmt = select(JournalEntry).where(JournalEntry.id == entry_id).with_for_update()
+    entry = session.scalars(stmt).first()
     if entry is None:
         raise NotFound(f"no journal entry {entry_id}")
     if entry.tenant_id != tenant_id:
