@@ -102,3 +102,20 @@ def test_saleable_ids_are_priced_active_and_limited(db: Database, clock: ManualC
         assert service.list_saleable_variant_ids(s, tid, "USD") == ids[1:]
         assert service.list_saleable_variant_ids(s, tid, "USD", limit=2) == ids[1:3]
         assert service.list_saleable_variant_ids(s, tid, "EUR") == []
+
+
+def test_known_variant_ids_include_unpriced_and_archived_but_not_others(
+    db: Database, clock: ManualClock
+) -> None:
+    with db.transaction() as s:
+        tid = tenant(s, clock, "A")
+        other = tenant(s, clock, "B")
+        product = service.create_product(s, clock, tid, title="Flour", variants=[
+            VariantDraft(sku="F1"), VariantDraft(sku="F2", prices={"USD": 199})])
+        unpriced, priced = (v.id for v in product.variants)
+        service.archive_variant(s, clock, tid, priced)
+        theirs = stock_shelf(s, clock, other, 1)[0]
+    with db.sessions() as s, counted_statements(db) as statements:
+        known = service.known_variant_ids(s, tid, [unpriced, priced, theirs, "sku_missing"])
+    assert known == {unpriced, priced}
+    assert len(statements) == 1
