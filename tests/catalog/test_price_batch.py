@@ -11,7 +11,7 @@ from retailos.catalog import service
 from retailos.catalog.service import PriceChange
 from retailos.core.clock import ManualClock
 from retailos.core.db import Database
-from tests.catalog.test_selling import counted_statements, stock_shelf, tenant
+from tests.catalog.helpers import counted_statements, stock_shelf, tenant
 from tests.conftest import Actor
 
 BASE = "/v1/catalog"
