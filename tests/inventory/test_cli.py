@@ -10,7 +10,7 @@ from retailos.core.clock import ManualClock
 from retailos.core.db import Database
 from retailos.inventory import cli
 from retailos.inventory import service as inventory
-from tests.inventory.conftest import Shop, sku
+from tests.inventory.conftest import Shop
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 def test_audit_exits_non_zero_on_a_discrepancy(
     runner: CliRunner, db: Database, clock: ManualClock, shop: Shop
 ) -> None:
-    item = sku()
+    item = shop.sku()
     with db.transaction() as s:
         inventory.receive(s, clock, shop.tenant_id, shop.store, item, 3)
     ok = runner.invoke(cli.app, ["audit"])
@@ -39,7 +39,7 @@ def test_expire_holds_releases_reservations_past_their_expiry(
 ) -> None:
     # The command reads the system clock, so the holds are made to expire a minute ago.
     past = ManualClock(datetime.now(UTC) - timedelta(minutes=16))
-    item = sku()
+    item = shop.sku()
     with db.transaction() as s:
         inventory.receive(s, past, shop.tenant_id, shop.store, item, 5)
         for n in range(3):

@@ -15,7 +15,7 @@ from retailos.core.db import Database
 from retailos.core.errors import OutOfStock
 from retailos.inventory import service as inventory
 from retailos.inventory.models import Hold, Stock
-from tests.inventory.conftest import Shop, sku
+from tests.inventory.conftest import Shop
 
 TTL = timedelta(minutes=15)
 
@@ -56,7 +56,7 @@ def test_forty_buyers_of_fifty_units_two_each_exactly_twenty_five_win(
     database_url: str, clock: ManualClock, shop: Shop
 ) -> None:
     db = threaded_database(database_url)
-    item = sku()
+    item = shop.sku()
     with db.transaction() as s:
         inventory.receive(s, clock, shop.tenant_id, shop.warehouse, item, 30)
         inventory.receive(s, clock, shop.tenant_id, shop.store, item, 20)
@@ -82,7 +82,7 @@ def test_buyers_locking_skus_in_opposite_orders_do_not_deadlock(
     database_url: str, clock: ManualClock, shop: Shop
 ) -> None:
     db = threaded_database(database_url)
-    a, b = sku(), sku()
+    a, b = shop.skus(2)
     with db.transaction() as s:
         for item in (a, b):
             inventory.receive(s, clock, shop.tenant_id, shop.warehouse, item, 10)
@@ -120,7 +120,7 @@ def test_transfers_in_opposite_directions_do_not_deadlock(
     database_url: str, clock: ManualClock, shop: Shop
 ) -> None:
     db = threaded_database(database_url)
-    item = sku()
+    item = shop.sku()
     with db.transaction() as s:
         inventory.receive(s, clock, shop.tenant_id, shop.warehouse, item, 20)
         inventory.receive(s, clock, shop.tenant_id, shop.store, item, 20)

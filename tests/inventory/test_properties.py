@@ -20,7 +20,7 @@ from retailos.core.db import Database
 from retailos.core.errors import Conflict, NotFound, OutOfStock
 from retailos.inventory import service as inventory
 from retailos.inventory.models import ADJUST_REASONS, Stock
-from tests.inventory.conftest import make_shop, sku
+from tests.inventory.conftest import make_shop
 
 SKUS = st.integers(0, 2)
 PLACES = st.sampled_from(["warehouse", "store"])
@@ -32,7 +32,7 @@ def test_random_operations_keep_stock_consistent(db: Database) -> None:
             super().__init__()
             self.clock = ManualClock()
             self.shop = make_shop(db, self.clock)
-            self.skus = [sku() for _ in range(3)]
+            self.skus = self.shop.skus(3)
             self.on_hand: Counter[str] = Counter()
             self.holds: dict[str, Counter[str]] = {}  # hold id -> units per sku
             self.orders: dict[str, Counter[str]] = {}  # allocated, not yet shipped

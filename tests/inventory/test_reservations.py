@@ -20,7 +20,7 @@ TTL = timedelta(minutes=15)
 
 def stocked(db: Database, clock: ManualClock, shop: Shop, **at: int) -> str:
     """A new SKU with `warehouse=` and `store=` units on hand."""
-    item = sku()
+    item = shop.sku()
     with db.transaction() as s:
         for where, qty in at.items():
             inventory.receive(s, clock, shop.tenant_id, getattr(shop, where), item, qty)

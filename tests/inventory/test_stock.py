@@ -16,7 +16,7 @@ from tests.inventory.conftest import Shop, sku
 def test_receiving_adds_on_hand_and_records_a_movement(
     db: Database, clock: ManualClock, shop: Shop
 ) -> None:
-    item = sku()
+    item = shop.sku()
     with db.transaction() as s:
         inventory.receive(s, clock, shop.tenant_id, shop.warehouse, item, 10, ref="po_1")
         level = inventory.receive(s, clock, shop.tenant_id, shop.warehouse, item, 5)
@@ -32,7 +32,7 @@ def test_receiving_adds_on_hand_and_records_a_movement(
 def test_adjustments_carry_reason_codes_and_cannot_dip_into_held_units(
     db: Database, clock: ManualClock, shop: Shop
 ) -> None:
-    item = sku()
+    item = shop.sku()
     with db.transaction() as s:
         inventory.receive(s, clock, shop.tenant_id, shop.warehouse, item, 10)
         inventory.reserve(s, clock, shop.tenant_id, [(item, 6)], "chk_1", timedelta(minutes=5))
@@ -68,14 +68,15 @@ def test_another_tenants_location_is_not_found(
 
 
 def test_receive_many_loads_many_skus_with_one_movement_each(
-    db: Database, clock: ManualClock, shop: Shop
+    db: Database, clock: ManualClock, shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    quantities = {sku(): n + 1 for n in range(12_000)}
+    monkeypatch.setattr(inventory, "_CHUNK", 1_000)  # so that the test crosses chunks
+    quantities = {k: n + 1 for n, k in enumerate(shop.skus(2_500))}
     with db.transaction() as s:
-        assert inventory.receive_many(s, clock, shop.tenant_id, shop.store, quantities) == 12_000
+        assert inventory.receive_many(s, clock, shop.tenant_id, shop.store, quantities) == 2_500
         assert inventory.receive_many(s, clock, shop.tenant_id, shop.store, {}) == 0
     with db.transaction() as s:
-        picked = list(quantities)[::1000]
+        picked = list(quantities)[::400]
         assert inventory.available_to_promise(s, shop.tenant_id, picked) == {
             k: quantities[k] for k in picked
         }
@@ -83,7 +84,7 @@ def test_receive_many_loads_many_skus_with_one_movement_each(
 
 
 def test_audit_finds_a_tampered_stock_row(db: Database, clock: ManualClock, shop: Shop) -> None:
-    item, other = sku(), sku()
+    item, other = shop.skus(2)
     with db.transaction() as s:
         inventory.receive(s, clock, shop.tenant_id, shop.warehouse, item, 4)
         inventory.receive(s, clock, shop.tenant_id, shop.warehouse, other, 4)
@@ -119,7 +120,7 @@ def test_locations_nest_and_codes_are_unique_per_tenant(
 def test_transfer_moves_only_available_units_between_locations(
     db: Database, clock: ManualClock, shop: Shop
 ) -> None:
-    item = sku()
+    item = shop.sku()
     with db.transaction() as s:
         inventory.receive(s, clock, shop.tenant_id, shop.warehouse, item, 6)
         inventory.reserve(s, clock, shop.tenant_id, [(item, 2)], "chk_1", timedelta(minutes=5))
@@ -140,7 +141,7 @@ def test_stock_changes_without_an_order_are_published_to_the_outbox(
 ) -> None:
     from retailos.core.outbox import OutboxEvent
 
-    item = sku()
+    item = shop.sku()
     with db.transaction() as s:
         inventory.receive(s, clock, shop.tenant_id, shop.warehouse, item, 5, ref="po_9")
         inventory.adjust(s, clock, shop.tenant_id, shop.warehouse, item, -1, "damaged")
@@ -150,7 +151,25 @@ def test_stock_changes_without_an_order_are_published_to_the_outbox(
     with db.transaction() as s:
         published = s.execute(
             select(OutboxEvent.type, OutboxEvent.payload)
-            .where(OutboxEvent.tenant_id == shop.tenant_id).order_by(OutboxEvent.id)).all()
+            .where(OutboxEvent.tenant_id == shop.tenant_id,
+                   OutboxEvent.type.startswith("inventory."))).all()
     assert sorted((t, p["quantity"]) for t, p in published) == [
         ("inventory.stock.adjusted", -1), ("inventory.stock.received", 5),
         ("inventory.stock.transferred", 2)]
+
+
+def test_only_the_owners_catalogue_variants_can_be_stocked(
+    db: Database, clock: ManualClock, shop: Shop
+) -> None:
+    from tests.inventory.conftest import make_shop
+
+    theirs = make_shop(db, clock).sku()
+    with pytest.raises(NotFound) as caught, db.transaction() as s:
+        inventory.receive(s, clock, shop.tenant_id, shop.warehouse, theirs, 1)
+    assert caught.value.extensions == {"sku_id": theirs, "unknown": 1}
+    mine = shop.sku()
+    with pytest.raises(NotFound), db.transaction() as s:
+        inventory.receive_many(s, clock, shop.tenant_id, shop.warehouse, {mine: 1, sku(): 2})
+    with db.transaction() as s:
+        assert inventory.available_to_promise(s, shop.tenant_id, [mine, theirs]) == {
+            mine: 0, theirs: 0}

@@ -41,6 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from retailos.catalog import service as catalog
 from retailos.core.clock import Clock
 from retailos.core.db import UTCDateTime
 from retailos.core.errors import Conflict, InvalidInput, NotFound, OutOfStock
@@ -157,9 +158,9 @@ def receive(
     """Units arrive at a location: on_hand += qty, with a 'receive' movement."""
     get_location(session, tenant_id, location_id)
     _check_positive(qty, "quantity")
-    _check_skus([sku_id])
     _check_reason(reason)
     _check_ref(ref)
+    _check_known(session, tenant_id, [sku_id])
     rows = _add_on_hand(session, clock.now(), tenant_id, location_id, {sku_id: qty},
                         "receive", reason, ref)
     publish(session, clock, tenant_id, events.STOCK_RECEIVED,
@@ -177,10 +178,10 @@ def receive_many(
 ) -> int:
     """Receive many SKUs at one location in bulk; returns the number of SKUs received."""
     get_location(session, tenant_id, location_id)
-    _check_skus(quantities)
     _check_reason(reason)
     for sku_id, qty in quantities.items():
         _check_positive(qty, f"quantities.{sku_id}")
+    _check_known(session, tenant_id, list(quantities))
     now = clock.now()
     items = list(quantities.items())
     if not items:
@@ -209,9 +210,9 @@ def adjust(
         raise InvalidInput(f"reason must be one of {', '.join(ADJUST_REASONS)}", field="reason")
     if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
         raise InvalidInput("delta must be a non-zero whole number", field="delta")
-    _check_skus([sku_id])
     _check_ref(ref)
     get_location(session, tenant_id, location_id)
+    _check_known(session, tenant_id, [sku_id])
     now = clock.now()
     announce = events.stock_payload(sku_id, location_id, delta, reason=reason, ref=ref)
     if delta > 0:
@@ -302,6 +303,7 @@ def transfer(
         raise InvalidInput("a transfer needs two different locations", field="to_location_id")
     get_location(session, tenant_id, from_location_id)
     get_location(session, tenant_id, to_location_id)
+    _check_known(session, tenant_id, [sku_id])
     now = clock.now()
     # Both rows are locked in id order (the destination's created first if need be), so two
     # transfers in opposite directions queue instead of deadlocking.
@@ -781,10 +783,19 @@ def _check_reason(reason: str) -> None:
 
 
 def _check_skus(sku_ids: Iterable[str]) -> None:
-    # Any `sku_` id is accepted: the catalogue offers no existence check for unpriced variants.
     bad = [s for s in sku_ids if not isinstance(s, str) or not has_prefix(s, "sku")]
     if bad:
         raise InvalidInput(f"not a SKU id: {bad[0]!r}", field="sku_id", sku_id=str(bad[0]))
+
+
+def _check_known(session: Session, tenant_id: str, sku_ids: Sequence[str]) -> None:
+    """Stock is kept only for the owner's catalogue variants (any state, priced or not)."""
+    _check_skus(sku_ids)
+    unknown = set(sku_ids) - catalog.known_variant_ids(session, tenant_id, sku_ids)
+    if unknown:
+        first = min(unknown)
+        raise NotFound(f"no variant {first} in the owner's catalogue", sku_id=first,
+                       unknown=len(unknown))
 
 
 def _summed(lines: Sequence[tuple[str, int]]) -> dict[str, int]:
