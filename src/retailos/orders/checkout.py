@@ -10,8 +10,9 @@ The steps, each undone by its compensation if a later one fails (see `workflow`)
 4. allocate    the hold becomes allocations to the orders      undo: deallocate the orders
 5. authorise   the provider authorises the total, and captures   undo: void the authorisation,
                it at once unless the card awaits confirmation          or refund the capture
-6. post        the ledger sale and billing usage per order (only once money is captured)
-7. publish     order_group.created, order.placed (and order.paid) to the outbox
+6. publish     orders and lines with their final status; order_group.created, order.placed
+               (and order.paid) to the outbox
+7. post        the ledger sale and billing usage per paid order
 8. flush       every row reaches the database inside the workflow, so a constraint failure is
                still compensated; what is left is the commit itself
 
@@ -141,9 +142,24 @@ def price_lines(st: CheckoutState) -> None:
         raise InvalidInput(f"not for sale in {currency}: {', '.join(missing)}",
                            field="lines", skus=missing)
     st.tax_rate_bp = tax_rate(st.session, st.tenant_id)
-    operator = operator_tenant(st.session)
-    # Without an operator the store is its own platform and pays no one fees.
-    st.operator_id = operator.id if operator is not None else st.tenant_id
+    st.operator_id = operator_id(st.session, st.tenant_id)
+
+
+# The operator tenant never changes once it exists: remembered per database, so a checkout does
+# not ask for it again. Only a found operator is remembered.
+_operators: dict[str, str] = {}
+
+
+def operator_id(session: Session, fallback: str) -> str:
+    """The platform operator's tenant id; without one, the store is its own platform."""
+    database = session.get_bind().engine.url.render_as_string(hide_password=True)
+    found = _operators.get(database)
+    if found is None:
+        operator = operator_tenant(session)
+        if operator is None:
+            return fallback
+        found = _operators[database] = operator.id
+    return found
 
 
 def seller_of(tenant_id: str, variant: SaleableVariant) -> str:
@@ -276,6 +292,13 @@ def authorise_payment(st: CheckoutState) -> None:
     that raises rather than charging twice.
     """
     assert st.group is not None
+    # The payment's events wait for the next flush, to be written with ours in one statement.
+    with st.session.no_autoflush:
+        _authorise_and_capture(st)
+
+
+def _authorise_and_capture(st: CheckoutState) -> None:
+    assert st.group is not None
     key = st.request.idempotency_key or st.group.id
     amount = Money(st.group.total, st.group.currency)
     for attempt in range(MAX_AUTHORISATION_ATTEMPTS):
@@ -321,14 +344,10 @@ def undo_payment(st: CheckoutState) -> None:
 
 
 def post_sale(st: CheckoutState) -> None:
-    assert st.group is not None
-    st.group.payment_id, st.group.payment_status = st.payment_id, st.payment_status
-    if not st.captured:
-        return
-    now = st.clock.now()
+    """The ledger sale and metered fees of each order paid at checkout."""
     for order in st.orders:
-        order.status, order.paid_at, order.updated_at = states.PAID, now, now
-        record_sale(st.session, st.clock, st.operator_id, order)
+        if order.status == states.PAID:
+            record_sale(st.session, st.clock, st.operator_id, order)
 
 
 def record_sale(session: Session, clock: Clock, operator_id: str, order: Order) -> None:
@@ -363,7 +382,14 @@ def fee_lines(order: Order, referral: int | None = None, per_order: int | None =
 
 
 def publish_events(st: CheckoutState) -> None:
+    """Orders and lines get their final status and are added with the events, so they are
+    written in one batch with the payment's own rows and events: no UPDATE per order."""
     assert st.group is not None
+    st.group.payment_id, st.group.payment_status = st.payment_id, st.payment_status
+    if st.captured:
+        now = st.clock.now()
+        for order in st.orders:
+            order.status, order.paid_at, order.updated_at = states.PAID, now, now
     st.session.add_all(st.orders)
     st.session.add_all(st.lines)
     if st.cart is not None:
@@ -388,8 +414,8 @@ def workflow() -> Workflow[CheckoutState]:
         Step("reserve", reserve_stock, release_stock),
         Step("allocate", allocate_stock, deallocate_stock),
         Step("authorise", authorise_payment, undo_payment),
-        Step("post", post_sale),
         Step("publish", publish_events),
+        Step("post", post_sale),
         Step("flush", flush),
     ])
 

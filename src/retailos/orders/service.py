@@ -40,7 +40,6 @@ from retailos.orders.models import (
 )
 from retailos.orders.views import GroupView, OrderView
 from retailos.payments import service as payments
-from retailos.tenants.service import operator_tenant
 
 MAX_TAX_BP = 10_000
 
@@ -117,8 +116,7 @@ def _move(session: Session, clock: Clock, order: Order, wanted: str) -> None:
 
 
 def _operator_id(session: Session, fallback: str) -> str:
-    operator = operator_tenant(session)
-    return operator.id if operator is not None else fallback
+    return checkout.operator_id(session, fallback)
 
 
 # --- tax ---------------------------------------------------------------------------------------
