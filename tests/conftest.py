@@ -160,9 +160,10 @@ def start_server(database_url: str, workers: int = 1, port: int | None = None) -
         env=env, cwd=Path(__file__).resolve().parent.parent,
     )
     try:
-        wait_for_port(port, timeout=30)
+        wait_for_port(port, timeout=60)
     except TimeoutError:
         proc.kill()
+        proc.wait()
         raise
     return LiveServer(f"http://127.0.0.1:{port}", database_url, proc)
 

@@ -12,7 +12,7 @@ def test_replay_returns_the_first_result_without_acting_again(
     first = client.post("/v1/api-keys", json={"name": "a"}, headers=headers)
     again = client.post("/v1/api-keys", json={"name": "a"}, headers=headers)
     assert first.status_code == again.status_code == 201
-    assert again.json() == first.json()
+    assert {**again.json(), "token": None} == {**first.json(), "token": None}
     assert again.headers["idempotent-replayed"] == "true"
     keys = client.get("/v1/api-keys", headers=retailer.headers).json()
     assert len([k for k in keys if k["name"] == "a"]) == 1
@@ -45,3 +45,22 @@ def test_failed_request_is_not_stored(client: TestClient, retailer: Actor) -> No
     good = client.post("/v1/api-keys", json={"name": "a", "scopes": ["nope"]}, headers=headers)
     assert good.status_code == 422
     assert "idempotent-replayed" not in good.headers
+
+
+def test_a_replayed_key_creation_does_not_store_or_return_the_token(
+    client: TestClient, retailer: Actor, db  # type: ignore[no-untyped-def]
+) -> None:
+    from sqlalchemy import select
+
+    from retailos.core.idempotency import REDACTED, IdempotencyRecord
+
+    headers = {**retailer.headers, "Idempotency-Key": "k-secret"}
+    first = client.post("/v1/api-keys", json={"name": "a"}, headers=headers)
+    token = first.json()["token"]
+    assert token.startswith("rk_")
+    again = client.post("/v1/api-keys", json={"name": "a"}, headers=headers)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["token"] == REDACTED
+    with db.transaction() as s:
+        stored = s.scalars(select(IdempotencyRecord.body)).all()
+    assert stored and all(token not in body for body in stored)

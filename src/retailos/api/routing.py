@@ -46,11 +46,12 @@ def _commit(request: Request, response: Response) -> Response | None:
     pending = getattr(request.state, "idempotency", None)
     if pending is not None:
         key, fingerprint = pending
+        content_type = response.headers.get("content-type", "application/json")
         session.add(IdempotencyRecord(
             tenant_id=deps.principal(request).tenant_id, key=key, method=request.method,
             path=request.url.path, request_hash=fingerprint, status_code=response.status_code,
-            content_type=response.headers.get("content-type", "application/json"),
-            body=bytes(response.body).decode(), created_at=deps.clock(request).now(),
+            content_type=content_type, created_at=deps.clock(request).now(),
+            body=idempotency.storable_body(bytes(response.body), content_type),
         ))
     try:
         session.commit()

@@ -8,7 +8,9 @@ Only successful (2xx) results are stored; a failed request can be retried with t
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -17,6 +19,9 @@ from retailos.core.db import Base
 from retailos.core.errors import IdempotencyConflict, InvalidInput
 
 MAX_KEY_LENGTH = 255
+# Response fields that are shown once and must never be stored: API key tokens, webhook secrets.
+SECRET_FIELDS = frozenset({"token", "secret"})
+REDACTED = "(shown once; not stored)"
 
 
 class IdempotencyRecord(Base):
@@ -54,3 +59,24 @@ def find(session: Session, tenant_id: str, key: str, fingerprint: str) -> Idempo
             "this Idempotency-Key was used for a different request", key=key
         )
     return record
+
+
+def storable_body(body: bytes, content_type: str) -> str:
+    """The response body to keep for replays, with secrets shown once replaced by a marker."""
+    text = body.decode()
+    if "json" not in content_type:
+        return text
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return text
+    return json.dumps(_redact(doc), separators=(",", ":"))
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: REDACTED if k in SECRET_FIELDS and isinstance(v, str) else _redact(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    return value
