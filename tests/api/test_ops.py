@@ -124,3 +124,21 @@ def test_an_unhandled_exception_is_a_500_problem_that_tells_nothing_inside(
     errors = [json.loads(line) for line in log_lines.getvalue().splitlines()]
     logged = [e for e in errors if e["message"] == "unhandled error"]
     assert len(logged) == 1 and "secret internals" in logged[0]["exc_info"]
+
+
+def test_a_body_over_the_limit_is_a_413_problem(client: TestClient, retailer: Actor) -> None:
+    from retailos.api.ops import MAX_BODY_BYTES
+
+    r = client.post("/v1/api-keys", content=b"x" * (MAX_BODY_BYTES + 1),
+                    headers={**retailer.headers, "content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_only_key_authenticated_operations_are_documented_as_needing_a_key(
+    client: TestClient,
+) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "security" not in paths["/v1/payments/provider-events"]["post"]
+    assert "security" not in paths["/health"]["get"]
+    assert paths["/v1/me"]["get"]["security"] == [{"apiKey": []}]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from retailos.core.clock import Clock
@@ -41,7 +42,15 @@ def presented_token(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-def principal(request: Request) -> Principal:
+# Declared so that OpenAPI documents the bearer scheme on exactly the endpoints that need a key;
+# the token itself is read by presented_token, which also accepts an X-API-Key header.
+bearer = HTTPBearer(auto_error=False, scheme_name="apiKey",
+                    description="An API key: `Authorization: Bearer rk_...`")
+
+
+def principal(
+    request: Request, _: HTTPAuthorizationCredentials | None = Depends(bearer)
+) -> Principal:
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
@@ -56,7 +65,9 @@ def principal(request: Request) -> Principal:
 def scoped(scope: str) -> Callable[[Request], Principal]:
     """A dependency that yields the principal if its key holds `scope`, else 403."""
 
-    def dependency(request: Request) -> Principal:
+    def dependency(
+        request: Request, _: HTTPAuthorizationCredentials | None = Depends(bearer)
+    ) -> Principal:
         who = principal(request)
         who.require(scope)
         return who

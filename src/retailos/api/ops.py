@@ -19,6 +19,7 @@ from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import text
 
 log = logging.getLogger("retailos.http")
+MAX_BODY_BYTES = 1 << 20  # the largest request the API reads: 1 MiB
 
 
 def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
@@ -50,7 +51,7 @@ def install(app: FastAPI) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         start = time.perf_counter()
-        response = await call_next(request)
+        response = await call_next(request) if _size_ok(request) else _too_large(request)
         elapsed = time.perf_counter() - start
         route = getattr(request.scope.get("route"), "path", "unmatched")
         requests.labels(request.method, route, str(response.status_code)).inc()
@@ -74,3 +75,19 @@ def install(app: FastAPI) -> None:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(router)
+
+
+def _size_ok(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return length is None or not length.isdigit() or int(length) <= MAX_BODY_BYTES
+
+
+def _too_large(request: Request) -> Response:
+    from fastapi.responses import JSONResponse
+
+    body = {
+        "type": "urn:retailos:problem:payload-too-large", "title": "Request body too large",
+        "status": 413, "detail": f"request bodies are limited to {MAX_BODY_BYTES} bytes",
+        "instance": request.url.path,
+    }
+    return JSONResponse(body, status_code=413, media_type="application/problem+json")

@@ -107,7 +107,9 @@ class UnitOfWorkRoute(APIRoute):
         async def unit_of_work(request: Request) -> Response:
             try:
                 key = request.headers.get("idempotency-key")
-                if request.method == "POST" and key is not None:
+                # Keys are per tenant, so they apply to callers with an API key; endpoints
+                # authenticated otherwise (a provider's signed webhook) are idempotent by design.
+                if request.method == "POST" and key is not None and deps.presented_token(request):
                     idempotency.check_key(key)
                     replay = await run_in_threadpool(_lookup, request, key, await request.body())
                     if replay is not None:
