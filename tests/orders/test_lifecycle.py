@@ -311,3 +311,17 @@ def test_the_outbox_hook_pays_or_cancels_a_pending_group(
     assert got["status"] == ("paid" if succeed else "cancelled")
     assert available(db, store, store.skus[:1]) == {store.skus[0]: 9 if succeed else 10}
     _ledger_ok(db)
+
+
+def test_the_tax_rate_is_zero_until_set_and_applies_to_later_checkouts(
+    client: TestClient, store: Store
+) -> None:
+    assert client.get("/v1/tax-rate", headers=store.headers).json()["rate_bp"] == 0
+    r = client.put("/v1/tax-rate", json={"rate_bp": 2_000}, headers=store.headers)
+    assert r.status_code == 200
+    assert client.put("/v1/tax-rate", json={"rate_bp": 10_001},
+                      headers=store.headers).status_code == 422
+
+    order = _order(client, store, 1)
+
+    assert (order["subtotal"], order["tax"], order["total"]) == (100, 20, 120)

@@ -204,5 +204,4 @@ def set_tax_rate(body: TaxRateIn, who: Principal = Depends(WRITE),
 @router.get("/tax-rate", response_model=TaxRateOut)
 def get_tax_rate(who: Principal = Depends(READ), db: Session = Depends(session),
                  now: Clock = Depends(clock)) -> TaxRateOut:
-    return TaxRateOut(tenant_id=who.tenant_id, rate_bp=checkout.tax_rate(db, who.tenant_id),
-                      updated_at=now.now())
+    return TaxRateOut.model_validate(service.get_tax_rate(db, now, who.tenant_id))

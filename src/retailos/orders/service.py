@@ -122,6 +122,12 @@ def _operator_id(session: Session, fallback: str) -> str:
 # --- tax ---------------------------------------------------------------------------------------
 
 
+def get_tax_rate(session: Session, clock: Clock, tenant_id: str) -> TaxRate:
+    """The tenant's tax rate; a rate of 0 (not stored) when none was ever set."""
+    rate = session.get(TaxRate, tenant_id)
+    return rate or TaxRate(tenant_id=tenant_id, rate_bp=0, updated_at=clock.now())
+
+
 def set_tax_rate(session: Session, clock: Clock, tenant_id: str, rate_bp: int) -> TaxRate:
     """Set the tenant's sales tax in basis points (0 to 10,000); later checkouts use it."""
     if not 0 <= rate_bp <= MAX_TAX_BP:

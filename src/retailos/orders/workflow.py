@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from retailos.core.errors import Problem
+
 log = logging.getLogger("retailos.orders.workflow")
 
 C = TypeVar("C")
@@ -39,9 +41,11 @@ class Workflow(Generic[C]):
         for step in self.steps:
             try:
                 step.run(context)
-            except BaseException:
-                log.warning("workflow step failed; compensating",
-                            extra={"workflow": self.name, "step": step.name})
+            except BaseException as e:
+                # A refusal (out of stock, declined) is business as usual; anything else is not.
+                level = logging.INFO if isinstance(e, Problem) else logging.WARNING
+                log.log(level, "workflow step failed; compensating",
+                        extra={"workflow": self.name, "step": step.name, "error": str(e)})
                 self._compensate(context, [*done, step])
                 raise
             done.append(step)
