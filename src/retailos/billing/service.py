@@ -210,8 +210,10 @@ def record_usage(
         "quantity": quantity, "amount": amount.amount, "currency": amount.currency,
         "recorded_at": clock.now(),
     }
-    done = session.execute(insert(UsageRecord).values(**row).on_conflict_do_nothing())
-    if getattr(done, "rowcount", 1) == 1:
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT DO NOTHING.
+    done = session.execute(insert(UsageRecord).values(**row).on_conflict_do_nothing()
+                           .returning(UsageRecord.id)).first()
+    if done is not None:
         return
     first = session.execute(
         select(UsageRecord.quantity, UsageRecord.amount, UsageRecord.currency).where(
