@@ -329,8 +329,9 @@ def test_statements_per_checkout_do_not_grow_with_lines_and_stay_within_30(
     twenty = _statements(db, lambda: place(client, store, *[1] * 20, key="twenty"))
 
     assert one == twenty
-    # Measured 30 on SQLite (29 on PostgreSQL, which sends no BEGIN statement): the request's 5
-    # (BEGIN, key, tenant, idempotency read and write), catalogue 1, tax rate 1, fee quote 1,
-    # order group claim and update 2, inventory reserve + allocate 8, payments authorise +
-    # capture 4, orders, lines and every event in one statement each 3, ledger sale 4, usage 1.
+    # Measured 30 on SQLite: the request's 5 (BEGIN, key, tenant, idempotency read and write),
+    # catalogue 1, tax rate 1, fee quote 1, order group claim and update 2, inventory reserve +
+    # allocate 8, payments authorise + capture 4, orders, lines and every event in one
+    # statement each 3, ledger sale 4, usage 1. PostgreSQL: 30 too (no BEGIN statement, but the
+    # ledger opens accounts before it locks them).
     assert twenty <= 30
