@@ -38,6 +38,9 @@ STRAY_PUT = 0.002  # chance that a shopper puts down a unit we do not know they 
 HANDED_WEIGHT = 0.8  # their hands met: a unit handed over is the likeliest one to come back
 MET_WEIGHT = 0.3  # a unit held on another account whose people met this one: could be handed
 STRANGER_WEIGHT = 0.02
+# Of the units a person could hold from another account they met, the share actually in
+# their hands when they put one back, against their own (hand-offs are rarer than picks).
+OTHERS_UNIT_SHARE = 0.3
 RESTOCK_UNIT_PENALTY = 0.2
 # Two hands in one multi-unit pick: the log-likelihood of a non-toucher's closest wrist distance
 # (roughly flat over 2 m), and the prior that a second person took part in one load change.
@@ -76,6 +79,8 @@ class Engine:
         self._neighbours = _shelf_neighbours(lay.shelf_key, shelf_pos, NEIGHBOUR_M)
         self.stock = self.layout.initial_stock.astype(np.int64).copy()
         self.carts: dict[str, np.ndarray] = {}
+        # account -> sku -> the weighed units it holds: (grams, variance of that reading)
+        self.held_units: dict[str, dict[int, list[tuple[float, float]]]] = {}
         # the latest explained load changes with their runner-up margins, for diagnostics
         self.decisions: deque[dict[str, Any]] = deque(maxlen=DECISIONS_KEPT)
         self._pending_puts: list[LoadChange] = []
@@ -244,7 +249,7 @@ class Engine:
             prior = pick_sku_prior(self.stock[p], lay.planogram[p])[skus, None, None]
             prior = prior + count_logprior(MAX_UNITS)[None, :, None]
         else:
-            prior = self._put_prior(p, tids, skus)
+            prior = self._put_prior(p, tids, skus, change)
         d = decide(weight, prior, who_ll, null)
         sku = int(skus[d.sku]) if d.sku >= 0 else -1
         person = d.person if d.person < len(tids) else -1
@@ -266,12 +271,13 @@ class Engine:
             return
         if d.kind != "units":
             return
+        unit = self._unit_reading(change, sku, d.count)
         if pick:
             for share_tid, share in self._pickers(att.loglik, att.evidence, tids, person,
                                                   d.count):
-                self._apply_pick(p, sku, share, share_tid)
+                self._apply_pick(p, sku, share, share_tid, unit)
         else:
-            self._apply_put(p, sku, d.count, tid)
+            self._apply_put(p, sku, d.count, tid, unit)
 
     def _two_hands(
         self, change: LoadChange, loglik: np.ndarray, evidence: list[str], tids: list[int],
@@ -456,8 +462,25 @@ class Engine:
         first_share = (count + 1) // 2
         return [(tids[best], first_share), (tids[second], count - first_share)]
 
-    def _put_prior(self, plate: int, tids: list[int], skus: np.ndarray) -> np.ndarray:
-        """Log prior [len(skus), N, K] over what each candidate put down."""
+    def _unit_reading(self, change: LoadChange, sku: int, count: int) -> tuple[float, float]:
+        """What one of `count` units of `sku` moved in `change` weighed, and the variance of
+        that reading: the plate's noise shared out, plus (for several units) how unevenly
+        the total may split between them."""
+        lay = self.layout
+        n = max(count, 1)
+        var = ((change.sd_g**2 + MODEL_SD_G**2) / n**2
+               + float(lay.unit_sd[sku]) ** 2 * (n - 1) / n)
+        return abs(change.delta_g) / n, var
+
+    def _put_prior(
+        self, plate: int, tids: list[int], skus: np.ndarray, change: LoadChange | None = None
+    ) -> np.ndarray:
+        """Log prior [len(skus), N, K] over what each candidate put down.
+
+        With `change`, a single unit's weight term is also corrected from the catalogue's
+        spread to the units this person may hold: each unit was weighed when it was picked,
+        and a unit put back weighs what it weighed then.
+        """
         lay = self.layout
         n_units = np.arange(1, MAX_RESTOCK_UNITS + 1)
         planned = lay.planogram[plate, skus].astype(np.float64)
@@ -474,7 +497,8 @@ class Engine:
             if person is None or person.role != "shopper":
                 lp = restock_lp[:, None] - RESTOCK_UNIT_PENALTY * (n_units[None, :] - 1)
             else:
-                weighted = self._holding_weights(person.account_id, tid, accounts) @ carts
+                holding = self._holding_weights(person.account_id, tid, accounts)
+                weighted = holding @ carts
                 total = weighted.sum()
                 known = weighted[skus] / total if total > 0 else weighted[skus]
                 sku_lp = np.log((1 - STRAY_PUT) * known + STRAY_PUT / lay.n_skus)
@@ -482,8 +506,49 @@ class Engine:
                 held = carts[:, skus].sum(axis=0)
                 over = np.maximum(n_units[None, :] - np.maximum(held, 1)[:, None], 0)
                 lp = sku_lp[:, None] + count_logprior(MAX_RESTOCK_UNITS)[None, :] - 3.0 * over
+                if change is not None:
+                    lp[:, 0] += self._held_unit_loglik(change, skus, accounts, holding)
             columns.append(lp)
         return np.stack(columns, axis=2)
+
+    def _held_unit_loglik(
+        self, change: LoadChange, skus: np.ndarray, accounts: list[str], weights: np.ndarray
+    ) -> np.ndarray:
+        """Per sku: log p(change | one held unit of it) - log p(change | a catalogue unit).
+
+        The held units are those of every open account, weighted by how likely this person
+        is to hold that account's units; skus with no weighed unit held get 0.
+        """
+        lay = self.layout
+        out = np.zeros(len(skus))
+        rows: list[tuple[int, float, float, float]] = []  # sku, holding weight, grams, variance
+        for a, h in zip(accounts, weights, strict=True):
+            for s, units in self.held_units.get(a, {}).items():
+                rows.extend((s, h, g, v) for g, v in units)
+        if not rows:
+            return out
+        table = np.array(rows)
+        slot = np.full(lay.n_skus, -1)
+        slot[skus] = np.arange(len(skus))
+        where = slot[table[:, 0].astype(np.int64)]
+        table, where = table[where >= 0], where[where >= 0]
+        if len(table) == 0:
+            return out
+        noise = change.sd_g**2 + MODEL_SD_G**2
+        grams = abs(change.delta_g)
+        unit_ll = residual_loglik(grams - table[:, 2], table[:, 3] + noise, table[:, 2])
+        # per sku: log of the holding-weighted mean of the unit likelihoods
+        top = np.full(len(skus), -np.inf)
+        np.maximum.at(top, where, unit_ll)
+        mass = np.zeros(len(skus))
+        np.add.at(mass, where, table[:, 1] * np.exp(unit_ll - top[where]))
+        total = np.zeros(len(skus))
+        np.add.at(total, where, table[:, 1])
+        held = total > 0
+        w_s, sd_s = lay.unit_weight[skus[held]], lay.unit_sd[skus[held]]
+        catalogue = residual_loglik(grams - w_s, sd_s**2 + noise, w_s)
+        out[held] = np.log(mass[held]) + top[held] - np.log(total[held]) - catalogue
+        return out
 
     def _holding_weights(self, account_id: str, tid: int, accounts: list[str]) -> np.ndarray:
         """How likely this person is to hold each account's units: their own for certain,
@@ -509,21 +574,74 @@ class Engine:
             return None
         return person.account_id
 
-    def _apply_pick(self, plate: int, sku: int, count: int, tid: int | None) -> None:
+    def _apply_pick(
+        self, plate: int, sku: int, count: int, tid: int | None,
+        unit: tuple[float, float] | None = None,
+    ) -> None:
         self.stock[plate, sku] = max(0, self.stock[plate, sku] - count)
         account = self._account_of(tid)
         if account is not None:
             self.carts[account][sku] += count
+            if unit is None:
+                unit = (float(self.layout.unit_weight[sku]), float(self.layout.unit_sd[sku]) ** 2)
+            self.held_units.setdefault(account, {}).setdefault(sku, []).extend([unit] * count)
 
-    def _apply_put(self, plate: int, sku: int, count: int, tid: int | None) -> None:
+    def _drop_units(self, account: str, sku: int, count: int,
+                    unit: tuple[float, float] | None) -> None:
+        """Forget `count` weighed units of sku on the account: those closest to the put's."""
+        held = self.held_units.get(account, {}).get(sku)
+        if not held:
+            return
+        for _ in range(min(count, len(held))):
+            if unit is None:
+                held.pop()
+                continue
+            g, v = unit
+            k = min(range(len(held)), key=lambda j: (held[j][0] - g) ** 2 / (held[j][1] + v))
+            held.pop(k)
+
+    def _whose_unit(self, account: str, tid: int, sku: int, unit: tuple[float, float]
+                    ) -> str | None:  # fmt: skip
+        """The open account whose unit of sku this person most likely put back: how likely
+        they are to hold that account's units, times how well its weighed units match."""
+        accounts = [a for a, cart in self.carts.items() if a not in self._issued and cart[sku] > 0]
+        if not accounts:
+            return None
+        weights = self._holding_weights(account, tid, accounts)
+        g, v = unit
+        best, best_score = None, -np.inf
+        for a, h in zip(accounts, weights, strict=True):
+            held = self.held_units.get(a, {}).get(sku) or []
+            if not held or h <= STRANGER_WEIGHT:
+                continue  # units pass only between people who came close
+            mean = np.array([m for m, _ in held])
+            var = np.array([u for _, u in held]) + v
+            ll = residual_loglik(g - mean, var, mean)
+            score = float(np.log(h if a == account else h * OTHERS_UNIT_SHARE)
+                          + np.logaddexp.reduce(ll))
+            if score > best_score:
+                best, best_score = a, score
+        return best
+
+    def _apply_put(
+        self, plate: int, sku: int, count: int, tid: int | None,
+        unit: tuple[float, float] | None = None,
+    ) -> None:
         self.stock[plate, sku] += count
         account = self._account_of(tid)
         if account is None or tid is None:
             return
         left = count
         own = self.carts[account]
+        if count == 1 and unit is not None:
+            holder = self._whose_unit(account, tid, sku, unit)
+            if holder is not None and holder != account:
+                self.carts[holder][sku] -= 1
+                self._drop_units(holder, sku, 1, unit)
+                return
         take = min(left, int(own[sku]))
         own[sku] -= take
+        self._drop_units(account, sku, take, unit)
         left -= take
         if left == 0:
             return
@@ -536,6 +654,7 @@ class Engine:
             cart = self.carts[a]
             take = min(left, int(cart[sku]))
             cart[sku] -= take
+            self._drop_units(a, sku, take, unit)
             left -= take
             if left == 0:
                 return
@@ -570,6 +689,7 @@ class Engine:
         self._waiting.pop(account_id, None)
         self._issued.add(account_id)
         cart = self.carts.pop(account_id, None)  # a closed account takes no more changes
+        self.held_units.pop(account_id, None)
         items = []
         if cart is not None:
             items = [

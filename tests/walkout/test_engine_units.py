@@ -1,0 +1,62 @@
+"""Units keep the weight they were picked with: put-backs are matched to the unit put down."""
+
+from __future__ import annotations
+
+from tests.walkout.engine_scenes import Scene, items, make_store, run
+
+# Two lookalikes, 6 g apart, each with a 3 g unit-to-unit spread.
+PRODUCTS = [("cola", 368.0, 3.0), ("diet", 362.0, 3.0), ("chips", 160.0, 2.0)]
+
+
+def test_a_put_back_lookalike_is_the_held_unit_of_its_weight() -> None:
+    """The shopper holds a light cola (363 g) and a heavy diet (368 g) and leaves a 368 g
+    unit on the chips plate: by the catalogue that is a cola, but the unit they hold that
+    weighs 368 g is the diet."""
+    stock = {(1, 0): {"cola": 10}, (1, 1): {"diet": 10}, (1, 2): {"chips": 6}}
+    s = Scene(make_store(PRODUCTS, stock), 40.0)
+    s.person(1, "a1", 1.0, 30.0, x=0.6)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -363.0)
+    s.reach(1, 1, 1, 8.0, 9.2)
+    s.step(1, 1, 9.0, -368.0)
+    s.reach(1, 1, 2, 14.0, 15.2)
+    s.step(1, 2, 15.0, +368.0)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+
+
+def test_a_unit_handed_over_and_put_back_comes_off_the_account_whose_unit_it_weighs() -> None:
+    """a1 and a2 each take a cola (372 g and 364 g); they meet, and a2 leaves a 372 g cola on
+    the chips plate: that is the unit a1 picked, so a1 pays nothing and a2 pays for theirs."""
+    stock = {(1, 0): {"cola": 10}, (1, 3): {"cola": 10}, (1, 2): {"chips": 6}}
+    s = Scene(make_store(PRODUCTS, stock), 40.0)
+    s.person(1, "a1", 1.0, 35.0, x=0.2)
+    s.person(2, "a2", 1.0, 36.0, x=1.4)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -372.0)
+    s.reach(2, 1, 3, 7.0, 8.2)
+    s.step(1, 3, 8.0, -364.0)
+    s.move(1, 10.0, 1.1)  # a1 walks over and hands the cola to a2
+    s.move(1, 14.0, 0.2)
+    s.reach(2, 1, 2, 20.0, 21.2, hand="l")
+    s.step(1, 2, 21.0, +372.0)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {}
+    assert items(receipts, "a2") == {"cola": 1}
+
+
+def test_a_put_back_by_someone_never_met_comes_off_their_own_account() -> None:
+    """The same weights, but the two never came close: a2 can only hold their own cola."""
+    stock = {(1, 0): {"cola": 10}, (1, 3): {"cola": 10}, (1, 2): {"chips": 6}}
+    s = Scene(make_store(PRODUCTS, stock), 40.0)
+    s.person(1, "a1", 1.0, 35.0, x=0.2)
+    s.person(2, "a2", 1.0, 36.0, x=1.4)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -372.0)
+    s.reach(2, 1, 3, 7.0, 8.2)
+    s.step(1, 3, 8.0, -364.0)
+    s.reach(2, 1, 2, 20.0, 21.2, hand="l")
+    s.step(1, 2, 21.0, +372.0)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}
