@@ -38,3 +38,20 @@ def test_percent_of_rounds_half_away_from_zero(amount: int, bps: int) -> None:
     exact = amount * bps / 10_000
     assert abs(got - exact) <= 0.5
     assert got == -Money(-amount, "USD").percent_of(bps).amount
+
+
+def test_ids_made_in_one_process_strictly_increase_even_within_a_millisecond() -> None:
+    from retailos.core.ids import new_ids
+
+    ids = [new_id("mov") for _ in range(2000)] + new_ids("mov", 5000) + [new_id("mov")]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 30 for i in ids)
+
+
+def test_ids_use_crockford_digits_only() -> None:
+    import re
+
+    from retailos.core.ids import new_ids
+
+    assert all(re.fullmatch(r"stk_[0-9A-HJKMNP-TV-Z]{26}", i) for i in new_ids("stk", 1000))
