@@ -15,7 +15,7 @@ def test_shoppers_place_cancel_and_return_orders_and_skip_what_the_store_does_no
 ) -> None:
     baskets = [[("SKU0000", 1), ("SKU0001", 2), ("4000000", 1)], [("4000001", 1)],
                [("SKU0002", 1)]] * 4
-    config = ShopperConfig(rate=1000, limit=len(baskets), cancel_rate=0.3, return_rate=0.4,
+    config = ShopperConfig(rate=1000, limit=100, cancel_rate=0.3, return_rate=0.4,
                            decline_rate=0.1, seed=3)
     shopper = Shopper(client, store.actor.token, baskets, config)
 

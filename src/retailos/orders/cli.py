@@ -19,7 +19,7 @@ def simulate_shoppers(
     key: Annotated[str, typer.Option(help="An API key of the store (orders:write)",
                                      envvar="RETAILOS_API_KEY")] = "",
     rate: Annotated[float, typer.Option(help="Checkouts per second")] = 1.0,
-    limit: Annotated[int | None, typer.Option(help="Stop after this many baskets")] = None,
+    limit: Annotated[int | None, typer.Option(help="Stop after this many checkouts")] = None,
     cancel_rate: Annotated[float, typer.Option(help="Share of orders cancelled")] = 0.05,
     return_rate: Annotated[float, typer.Option(help="Share of orders returned")] = 0.05,
     decline_rate: Annotated[float, typer.Option(help="Share of declined cards")] = 0.03,

@@ -3,9 +3,11 @@ baskets, with some cancellations, returns and declined cards, at a steady rate, 
 
 A Complete Journey product is found in the store's catalogue by its SKU code, `str(product_id)`
 (what the catalogue import writes), through `GET /v1/catalog/variants?sku=`; lookups are cached
-and products the store does not sell are left out of the basket. Every POST carries an
-Idempotency-Key and is retried with the same key on a 5xx or a dropped connection, so a retry
-never orders twice.
+and products the store does not sell are left out of the basket. After 20 baskets in a row with
+nothing the store sells (a partial catalogue), the catalogue is read once and baskets are matched
+locally; after 1,000 more, the shopper makes baskets of the catalogue's own SKUs. Every POST
+carries an Idempotency-Key and is retried with the same key on a 5xx or a dropped connection, so
+a retry never orders twice.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ MAX_QUANTITY = 12  # larger CJ quantities are fuel or weighed goods, not shelf u
 RETRIES = 3
 
 Basket = list[tuple[str, int]]  # (CJ product id as SKU code, quantity)
+
+
+class _NoMoreBaskets(Exception):
+    pass
 
 
 @dataclass
@@ -55,7 +61,7 @@ class ShopperConfig:
     return_rate: float = 0.05
     decline_rate: float = 0.03
     seed: int = 7
-    limit: int | None = None  # stop after this many checkout attempts
+    limit: int | None = None  # stop after this many checkouts (tried, whatever the answer)
     email_domain: str = "shoppers.example"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -98,6 +104,8 @@ class Shopper:
         self.rng = random.Random(self.config.seed)
         self.stats = ShopperStats()
         self._variants: dict[str, str | None] = {}
+        self._catalogue: dict[str, str] | None = None  # sku -> variant id, once loaded
+        self._misses = 0  # baskets in a row with nothing the store sells
         self._to_return: list[dict[str, Any]] = []
 
     # -- HTTP --------------------------------------------------------------------------------
@@ -120,6 +128,8 @@ class Shopper:
 
     def variant_for(self, sku: str) -> str | None:
         """The store's variant id for a SKU code, or None if it does not sell it (cached)."""
+        if self._catalogue is not None:
+            return self._catalogue.get(sku)
         if sku not in self._variants:
             r = self.client.get("/v1/catalog/variants", params={"sku": sku, "limit": 1,
                                                                  "status": "active"},
@@ -127,6 +137,32 @@ class Shopper:
             data = r.json().get("data", []) if r.status_code == 200 else []
             self._variants[sku] = data[0]["id"] if data else None
         return self._variants[sku]
+
+    def _load_catalogue(self, max_pages: int = 100) -> None:
+        """Read the store's saleable variants page by page (a small catalogue, or the first
+        20,000 of a large one): baskets are then matched locally, without a request per SKU."""
+        catalogue: dict[str, str] = {}
+        cursor: str | None = None
+        for _ in range(max_pages):
+            params: dict[str, Any] = {"limit": 200, "status": "active"}
+            if cursor:
+                params["cursor"] = cursor
+            r = self.client.get("/v1/catalog/variants", params=params, headers=self.headers)
+            if r.status_code != 200:
+                break
+            page = r.json()
+            catalogue.update({v["sku"]: v["id"] for v in page["data"]})
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        self._catalogue = catalogue
+
+    def _synthetic_basket(self) -> Basket:
+        """When no Complete Journey basket matches the store's catalogue: a few of its SKUs."""
+        assert self._catalogue
+        skus = self.rng.sample(sorted(self._catalogue), min(len(self._catalogue),
+                                                            self.rng.randint(1, 6)))
+        return [(sku, self.rng.randint(1, 2)) for sku in skus]
 
     # -- one shopper's visit -----------------------------------------------------------------
 
@@ -140,12 +176,25 @@ class Shopper:
                 break
         return [{"sku_id": v, "quantity": q} for v, q in quantities.items()]
 
-    def step(self) -> None:
-        """One shopper: check out a basket, then maybe cancel or (later) return the order."""
-        lines = self._lines(next(self.baskets))
+    def step(self) -> bool:
+        """One shopper: check out a basket, then maybe cancel or (later) return the order.
+        False when the basket held nothing the store sells (no checkout was tried)."""
+        if self._catalogue and self._misses >= 1_000:
+            basket = self._synthetic_basket()
+        else:
+            found = next(self.baskets, None)
+            if found is None:
+                raise _NoMoreBaskets
+            basket = found
+        lines = self._lines(basket)
         if not lines:
             self.stats.skipped_baskets += 1
-            return
+            self._misses += 1
+            if self._misses == 20 and self._catalogue is None:
+                self._load_catalogue()
+            return False
+        if self._misses < 1_000:  # once making baskets of its own, the shopper stays at it
+            self._misses = 0
         declined = self.rng.random() < self.config.decline_rate
         body = {
             "currency": self.config.currency, "lines": lines,
@@ -156,14 +205,14 @@ class Shopper:
         r = self._post("/v1/checkouts", body)
         if r.status_code == 402:
             self.stats.declined += 1
-            return
+            return True
         if r.status_code == 409 and "out-of-stock" in r.text:
             self.stats.out_of_stock += 1
-            return
+            return True
         if r.status_code not in (200, 201):
             self.stats.errors += 1
             log.warning("checkout failed", extra={"status": r.status_code, "body": r.text[:300]})
-            return
+            return True
         group = r.json()
         self.stats.placed += 1
         self.stats.revenue += int(group["total"])
@@ -177,6 +226,7 @@ class Shopper:
                 self._to_return.append(order)
         if len(self._to_return) >= 3 or (self._to_return and self.rng.random() < 0.2):
             self._return(self._to_return.pop(0))
+        return True
 
     def _return(self, order: dict[str, Any]) -> None:
         """Send the order out and take part of it (or all of a one-unit order) back."""
@@ -192,21 +242,28 @@ class Shopper:
             self.stats.returned += 1
 
     def run(self, stop: threading.Event) -> ShopperStats:
-        """Visit after visit at `config.rate` per second until `stop` is set (or the limit)."""
+        """Checkout after checkout at `config.rate` per second until `stop` is set, the limit is
+        reached or the baskets run out."""
         interval = 1.0 / self.config.rate if self.config.rate > 0 else 0.0
         next_at = time.monotonic()
         attempts = 0
         while not stop.is_set():
             if self.config.limit is not None and attempts >= self.config.limit:
                 break
-            attempts += 1
             try:
-                self.step()
+                checked_out = self.step()
+            except _NoMoreBaskets:
+                break
             except (httpx.HTTPError, KeyError, ValueError) as e:
                 self.stats.errors += 1
                 log.warning("shopper visit failed", extra={"error": str(e)})
-            next_at += interval
-            stop.wait(max(0.0, next_at - time.monotonic()))
+                checked_out = True
+            if checked_out:  # a basket of nothing the store sells costs no time
+                attempts += 1
+                next_at += interval
+                stop.wait(max(0.0, next_at - time.monotonic()))
+            else:
+                next_at = max(next_at, time.monotonic())
         return self.stats
 
 
