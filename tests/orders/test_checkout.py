@@ -289,6 +289,13 @@ def test_another_tenants_cart_and_group_are_not_found(
     assert r.status_code == 404
     assert client.get(f"/v1/order-groups/{group['id']}",
                       headers=other.headers).status_code == 404
+    line_id = client.get(f"/v1/carts/{cart_id}", headers=store.headers).json()["lines"][0]["id"]
+    assert client.patch(f"/v1/carts/{cart_id}/lines/{line_id}", json={"quantity": 9},
+                        headers=other.headers).status_code == 404
+    assert client.delete(f"/v1/carts/{cart_id}/lines/{line_id}",
+                         headers=other.headers).status_code == 404
+    lines = client.get(f"/v1/carts/{cart_id}", headers=store.headers).json()["lines"]
+    assert [(x["id"], x["quantity"]) for x in lines] == [(line_id, 1)]
     # another tenant's sku is not for sale here
     foreign = basket(other, 1)
     foreign["lines"][0]["sku_id"] = store.skus[0]

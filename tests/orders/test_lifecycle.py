@@ -278,6 +278,7 @@ def test_another_tenants_orders_are_invisible_and_untouchable(
     r = client.post(f"/v1/orders/{order_id}/returns", headers=other.headers, json={
         "lines": [{"sku_id": store.skus[0], "quantity": 1}], "reason": "x"})
     assert r.status_code == 404
+    assert client.get(f"/v1/orders/{order_id}/returns", headers=other.headers).status_code == 404
     assert client.get(f"/v1/orders/{order_id}", headers=store.headers).json()["status"] == "paid"
 
 
