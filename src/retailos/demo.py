@@ -8,7 +8,6 @@ import threading
 from dataclasses import dataclass
 
 from rich.console import Console
-from sqlalchemy import select
 
 from retailos.core.clock import SystemClock
 from retailos.core.db import Database
@@ -31,7 +30,6 @@ def build_world(db: Database, console: Console, limit: int | None = None) -> Dem
     from retailos.catalog.completejourney import import_catalogue
     from retailos.catalog.service import list_saleable_variant_ids
     from retailos.inventory import service as inventory
-    from retailos.inventory.models import Location
 
     clock = SystemClock()
     upgrade(db)
@@ -45,8 +43,7 @@ def build_world(db: Database, console: Console, limit: int | None = None) -> Dem
     console.print(f"catalogue: {result.created} created, {result.updated} updated, "
                   f"{result.unchanged} unchanged in {result.seconds:.1f} s")
     with db.transaction() as s:
-        location = s.scalars(select(Location).where(
-            Location.tenant_id == operator_id, Location.code == WAREHOUSE)).first()
+        location = inventory.find_location(s, operator_id, WAREHOUSE)
         if location is None:
             location = inventory.create_location(
                 s, clock, operator_id, WAREHOUSE, "Main warehouse", "warehouse")
