@@ -110,5 +110,51 @@ def serve(
                 log_level="warning", access_log=False)
 
 
+@app.command()
+def demo(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    shoppers: Annotated[bool, typer.Option(help="Run the shopper simulator")] = True,
+    limit: Annotated[int | None, typer.Option(help="Import only this many products")] = None,
+) -> None:
+    """Set up the demo world (idempotently) and serve it, with shoppers placing orders."""
+    import os
+    import threading
+
+    import uvicorn
+
+    from retailos.api.ops import configure_logging
+    from retailos.core.pgcluster import wait_for_port
+    from retailos.demo import build_world, start_shoppers
+
+    os.environ.setdefault("RETAILOS_RUN_WORKERS", "true")
+    get_settings.cache_clear()
+    settings = get_settings()
+    world = build_world(open_database(), console, limit=limit)
+    url = f"http://{host}:{port}"
+    console.rule("RetailOS demo")
+    for line in (
+        f"API:           {url}",
+        f"API docs:      {url}/docs  (OpenAPI: {url}/openapi.json)",
+        f"operator key:  [bold]{world.api_key}[/bold]  (shown once)",
+        f'try:           curl -H "Authorization: Bearer {world.api_key}" {url}/v1/me',
+    ):
+        console.print(line, soft_wrap=True)
+    console.rule()
+    stop = threading.Event()
+    if shoppers:
+        def launch() -> None:
+            wait_for_port(port, timeout=60)
+            start_shoppers(url, world.api_key, stop)
+
+        threading.Thread(target=launch, daemon=True).start()
+    configure_logging("WARNING", settings.log_json)
+    try:
+        uvicorn.run("retailos.api.main:app", host=host, port=port, log_level="warning",
+                    access_log=False)
+    finally:
+        stop.set()
+
+
 def main() -> None:
     app()
