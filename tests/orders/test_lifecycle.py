@@ -326,3 +326,18 @@ def test_the_tax_rate_is_zero_until_set_and_applies_to_later_checkouts(
     order = _order(client, store, 1)
 
     assert (order["subtotal"], order["tax"], order["total"]) == (100, 20, 120)
+
+
+def test_a_return_replayed_with_its_key_refunds_once_even_with_a_long_key(
+    client: TestClient, db: Database, store: Store, processor: TestProvider
+) -> None:
+    order_id = _bring(client, store, "delivered")
+    headers = {**store.headers, "Idempotency-Key": "k" * 255}
+    body = {"lines": [{"sku_id": store.skus[0], "quantity": 1}], "reason": "broken"}
+
+    first = client.post(f"/v1/orders/{order_id}/returns", json=body, headers=headers)
+    again = client.post(f"/v1/orders/{order_id}/returns", json=body, headers=headers)
+
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert charges(processor) == [("refunded", 100, 100, 100)]

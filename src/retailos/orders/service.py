@@ -14,6 +14,7 @@ fee goes back to the seller in proportion to the goods returned (on a cancel, al
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -307,9 +308,18 @@ def return_items(
     if ret.amount > 0 and group is not None and group.payment_id is not None:
         refund = payments.refund(session, clock, tenant_id, group.payment_id,
                                  Money(ret.amount, order.currency), reason[:200] or "return",
-                                 f"return:{idempotency_key or ret.id}")
+                                 _refund_key(tenant_id, idempotency_key, ret.id))
         ret.refund_id = refund.id
     return ret
+
+
+def _refund_key(tenant_id: str, idempotency_key: str | None, return_id: str) -> str:
+    """The refund's key: from the client's Idempotency-Key (hashed to a fixed length), so the
+    retry of a return whose commit failed gets the refund already made."""
+    if idempotency_key is None:
+        return f"return:{return_id}"
+    digest = hashlib.sha256(f"{tenant_id}\x1f{idempotency_key}".encode()).hexdigest()[:40]
+    return f"return:{digest}"
 
 
 def list_returns(session: Session, tenant_id: str, order_id: str) -> list[OrderReturn]:
