@@ -341,3 +341,23 @@ def test_a_return_replayed_with_its_key_refunds_once_even_with_a_long_key(
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
     assert charges(processor) == [("refunded", 100, 100, 100)]
+
+
+def test_orders_whose_payment_is_never_confirmed_are_cancelled_after_an_hour(
+    client: TestClient, db: Database, clock: ManualClock, store: Store,
+    processor: TestProvider,
+) -> None:
+    pending = _order(client, store, 2, card=PENDING)
+    paid = _order(client, store, 1)
+    with db.transaction() as s:
+        assert orders.cancel_unconfirmed(s, clock) == 0
+
+    clock.advance(hours=1)
+    with db.transaction() as s:
+        assert orders.cancel_unconfirmed(s, clock) == 1
+
+    got = client.get(f"/v1/orders/{pending['id']}", headers=store.headers).json()
+    assert got["status"] == "cancelled"
+    assert client.get(f"/v1/orders/{paid['id']}", headers=store.headers).json()["status"] == "paid"
+    assert sorted(c[0] for c in charges(processor)) == ["captured", "voided"]
+    assert available(db, store, store.skus[:1]) == {store.skus[0]: 9}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -398,3 +399,22 @@ def on_payment_event(
     if type == "payment.failed":
         return on_payment_failed(session, clock, tenant_id, payment_id)
     return None
+
+
+def cancel_unconfirmed(
+    session: Session, clock: Clock, older_than: timedelta = timedelta(hours=1), limit: int = 100
+) -> int:
+    """Cancel orders whose payment still awaits the cardholder's confirmation after
+    `older_than` (of every tenant, oldest first, at most `limit`): their stock goes back and the
+    authorisation is voided. For a periodic worker; returns how many were cancelled."""
+    cutoff = clock.now() - older_than
+    stale = list(session.execute(
+        select(Order.tenant_id, Order.id)
+        .join(OrderGroup, OrderGroup.id == Order.group_id)
+        .where(Order.status == states.PLACED, OrderGroup.payment_status == "pending_confirmation",
+               Order.created_at <= cutoff)
+        .order_by(Order.id).limit(limit)
+    ))
+    for tenant_id, order_id in stale:
+        cancel_order(session, clock, tenant_id, order_id, "payment not confirmed in time")
+    return len(stale)
