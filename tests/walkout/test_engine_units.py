@@ -60,3 +60,18 @@ def test_a_put_back_by_someone_never_met_comes_off_their_own_account() -> None:
     _, receipts = run(s.recording())
     assert items(receipts, "a1") == {"cola": 1}
     assert items(receipts, "a2") == {}
+
+
+def test_a_spoilt_level_read_across_a_contact_cannot_outvote_the_hand_evidence() -> None:
+    """A read 450 g off the change (another hand pressing in its window) costs a candidate
+    about a nat, not the 2.3 a plain Gaussian would charge; a read that matches the change
+    still counts for them."""
+    from retailos.walkout.engine.engine import _timing_density
+
+    delta, sd = -150.0, 155.0
+    spoilt = _timing_density(300.0 - delta, sd) - _timing_density(300.0, sd)
+    matching = _timing_density(-150.0 - delta, sd) - _timing_density(-150.0, sd)
+    gaussian = -0.5 * ((300.0 - delta) / sd) ** 2 + 0.5 * (300.0 / sd) ** 2
+    assert gaussian < -2.3
+    assert -1.5 < spoilt < 0.0
+    assert matching > 0.4

@@ -54,6 +54,8 @@ NOBODY_SEEN_LOGLIK = -3.0
 GAP_SETTLE_S = 0.2  # after a hand lets go, the plate rings about this long
 TIMING_SD_G = 80.0  # spread of a level read around one person's contact (other hands press)
 TIMING_SD_FRACTION = 0.5
+TIMING_SPOILT = 0.2  # share of level reads across one contact that are spoilt
+TIMING_SPOILT_LOGDENSITY = float(np.log(1 / 2000.0))  # a spoilt read: flat over about 2 kg
 PAIR_MAX_UNITS = 3  # units per person considered when two people share one load change
 
 
@@ -428,7 +430,7 @@ class Engine:
             if len(before) == 0 or len(after) == 0:
                 continue
             seen = float(np.median(after) - np.median(before))
-            out[k] = (-0.5 * ((seen - change.delta_g) / sd) ** 2) - (-0.5 * (seen / sd) ** 2)
+            out[k] = _timing_density(seen - change.delta_g, sd) - _timing_density(seen, sd)
         return out
 
     @staticmethod
@@ -699,6 +701,15 @@ class Engine:
                    "emitted_t": float(max(emitted_t, exit_t))}
         self.receipts.append(receipt)
         return receipt
+
+
+def _timing_density(r: float, sd: float) -> float:
+    """Log density of a level read across one contact, `r` off what is expected: Gaussian,
+    with a share of reads spoilt (a wrist lost for part of the contact, another hand pressing
+    in the window) that tell nothing, so one bad read cannot outvote the hand evidence."""
+    gauss = -0.5 * (r / sd) ** 2 - np.log(sd * np.sqrt(2 * np.pi))
+    return float(np.logaddexp(np.log1p(-TIMING_SPOILT) + gauss,
+                              np.log(TIMING_SPOILT) + TIMING_SPOILT_LOGDENSITY))
 
 
 def _shelf_neighbours(shelf_key: np.ndarray, shelf_pos: np.ndarray, reach_m: float
