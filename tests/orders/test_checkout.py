@@ -342,3 +342,18 @@ def test_statements_per_checkout_do_not_grow_with_lines_and_stay_within_30(
     # statement each 3, ledger sale 4, usage 1. PostgreSQL: 30 too (no BEGIN statement, but the
     # ledger opens accounts before it locks them).
     assert twenty <= 30
+
+
+def test_a_cart_retried_without_a_key_after_a_lost_commit_is_charged_once(
+    client: TestClient, db: Database, clock: ManualClock, store: Store, processor: TestProvider
+) -> None:
+    cart_id = _cart_with(client, store, 1)
+    with db.sessions() as s:  # the first attempt never commits
+        checkout.checkout_cart(s, clock, store.tenant_id, cart_id, "4242424242424242",
+                               checkout.Customer("ann@example.com"))
+        s.rollback()
+
+    r = _check_out(client, store, cart_id)
+
+    assert r.status_code == 201
+    assert charges(processor) == [("captured", 100, 100, 0)]

@@ -299,7 +299,9 @@ def authorise_payment(st: CheckoutState) -> None:
 
 def _authorise_and_capture(st: CheckoutState) -> None:
     assert st.group is not None
-    key = st.request.idempotency_key or st.group.id
+    # A cart is checked out once, so without an Idempotency-Key the cart itself is the key.
+    cart_key = f"cart:{st.request.cart_id}" if st.request.cart_id else None
+    key = st.request.idempotency_key or cart_key or st.group.id
     amount = Money(st.group.total, st.group.currency)
     for attempt in range(MAX_AUTHORISATION_ATTEMPTS):
         payment = payments.authorize(
