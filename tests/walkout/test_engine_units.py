@@ -75,3 +75,16 @@ def test_a_spoilt_level_read_across_a_contact_cannot_outvote_the_hand_evidence()
     assert gaussian < -2.3
     assert -1.5 < spoilt < 0.0
     assert matching > 0.4
+
+
+def test_a_shopper_reaches_for_a_product_not_for_a_unit() -> None:
+    """A plate holds twelve 200 g cans and two 400 g bottles; 400 g leave it. Two cans and
+    one bottle weigh the same, and the many cans do not make a can likelier to be wanted:
+    one reach for one bottle is the simpler explanation."""
+    products = [("can", 200.0, 2.0), ("bottle", 400.0, 2.83)]
+    s = Scene(make_store(products, {(1, 0): {"can": 12, "bottle": 2}}), 30.0)
+    s.person(1, "a1", 1.0, 20.0, x=0.2)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -400.0)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {"bottle": 1}

@@ -20,8 +20,8 @@ MODEL_SD_G = 0.5  # floor on the spread of a weight change (calibration, slow dr
 WIDE_SHARE = 0.1  # share of settled levels read off by more than the noise explains ...
 WIDE_SD_G = 5.0  # ... by about this much
 WIDE_SD_FRACTION = 0.01
-OFF_PLANOGRAM = 0.3  # prior units for a sku the planogram puts on the plate but none is known
-STRAY_UNITS = 0.01  # prior units for a sku neither known nor planned on the plate
+OFF_PLANOGRAM = 0.3  # prior weight of a sku planned on the plate but none known there (1: known)
+STRAY_UNITS = 0.01  # prior weight of a sku neither known nor planned on the plate
 NO_CHANGE_LOGPRIOR = np.log(0.05)
 OUTLIER_LOGDENSITY = np.log(1e-4)  # an unexplained change: flat density over ~10 kg
 OUTLIER_LOGPRIOR = np.log(0.01)
@@ -74,9 +74,14 @@ def null_scores(delta_g: float, sd_g: float) -> tuple[float, float]:
 
 
 def pick_sku_prior(stock: np.ndarray, planned: np.ndarray) -> np.ndarray:
-    """Log prior over skus for a unit taken from a plate: proportional to units believed there."""
-    units = np.maximum(stock, 0).astype(np.float64)
-    units = np.where(units > 0, units, np.where(planned, OFF_PLANOGRAM, STRAY_UNITS))
+    """Log prior over skus for a unit taken from a plate.
+
+    A shopper reaches for the product they came for, not for a unit: every product believed
+    on the plate is as likely as another, however many units of it stand there. A product
+    the planogram puts there but that we believe gone may still be there (OFF_PLANOGRAM); one
+    neither known nor planned there is a stray (STRAY_UNITS).
+    """
+    units = np.where(stock > 0, 1.0, np.where(planned, OFF_PLANOGRAM, STRAY_UNITS))
     return np.log(units / units.sum())
 
 
