@@ -42,7 +42,10 @@ def free_port() -> int:
 
 
 class Cluster:
-    def __init__(self, port: int | None = None) -> None:
+    """`durable=False` (tests) turns off fsync for speed; benchmarks keep PostgreSQL's defaults."""
+
+    def __init__(self, port: int | None = None, durable: bool = False) -> None:
+        self.durable = durable
         self.bindir = find_bindir()
         self.port = port or free_port()
         self.root = Path(tempfile.mkdtemp(prefix="retailos-pg-"))
@@ -60,9 +63,10 @@ class Cluster:
             shutil.chown(self.root, "postgres", "postgres")
         self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
                   "--auth=trust", "--encoding=UTF8", "--no-sync")
-        opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c fsync=off "
-                f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
+        opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c max_connections=300 "
                 f"-c unix_socket_directories={self.root} -c shared_buffers=256MB")
+        if not self.durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", opts, "-w",
                   "-l", str(self.root / "log"), "start")
         return self
@@ -73,6 +77,15 @@ class Cluster:
     def psql(self, sql: str, database: str = "postgres") -> None:
         self._run(str(self.bindir / "psql"), "-h", "127.0.0.1", "-p", str(self.port),
                   "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-qc", sql)
+
+    def pgbench(self, *args: str, database: str = "postgres") -> str:
+        """Run pgbench against this cluster and return what it printed."""
+        cmd = [str(self.bindir / "pgbench"), "-h", "127.0.0.1", "-p", str(self.port),
+               "-U", "postgres", *args, database]
+        if self._as_postgres:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        return done.stdout + done.stderr
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):

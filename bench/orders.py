@@ -1,0 +1,173 @@
+"""Orders per second through the HTTP API on PostgreSQL, against pgbench TPC-B on the same server.
+
+Places 10-line baskets drawn from Complete Journey with N concurrent clients, through real
+uvicorn workers, on a throwaway PostgreSQL cluster with PostgreSQL's default (durable) settings.
+Then, on the same cluster and at the same client count, it runs pgbench's TPC-B. It prints
+orders/s, p50 and p99 latency, pgbench's TPS and their ratio. A benchmark, never a test.
+
+    .venv/bin/python bench/orders.py [--clients 8] [--seconds 30] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import threading
+import time
+import uuid
+from itertools import islice
+from pathlib import Path
+
+import httpx
+
+from retailos.catalog import service as catalog
+from retailos.catalog.completejourney import import_catalogue
+from retailos.core.clock import SystemClock
+from retailos.core.db import Database
+from retailos.core.migrate import upgrade
+from retailos.core.pgcluster import Cluster, free_port, wait_for_port
+from retailos.inventory import service as inventory
+from retailos.orders.shopper import complete_journey_baskets
+from retailos.tenants import service as tenants
+
+LINES = 10
+
+
+def ten_line_baskets(count: int) -> list[list[tuple[str, int]]]:
+    """`count` Complete Journey baskets of at least LINES distinct products, cut to LINES."""
+    chosen = []
+    for basket in complete_journey_baskets(seed=3):
+        distinct = dict(basket)
+        if len(distinct) >= LINES:
+            chosen.append(list(islice(distinct.items(), LINES)))
+            if len(chosen) == count:
+                return chosen
+    raise RuntimeError("not enough large baskets")
+
+
+def set_up_store(db: Database, baskets: list[list[tuple[str, int]]]) -> tuple[str, dict[str, str]]:
+    """A retailer (beside the operator) selling every product of the baskets, well stocked."""
+    clock = SystemClock()
+    upgrade(db)
+    with db.transaction() as s:
+        tenants.create_tenant(s, clock, "operator", "Platform")
+        store = tenants.create_tenant(s, clock, "retailer", "Bench Grocer")
+        token = tenants.create_api_key(s, clock, store.id, "bench").token
+    wanted = {int(code) for basket in baskets for code, _ in basket}
+    import_catalogue(db, clock, store.id, product_ids=wanted)
+    variant_of: dict[str, str] = {}
+    with db.transaction() as s:
+        cursor = None
+        while True:
+            page, cursor = catalog.list_variants(s, store.id, cursor=cursor, limit=200)
+            variant_of.update({v.sku: v.id for v in page})
+            if cursor is None:
+                break
+        location = inventory.create_location(s, clock, store.id, "wh", "Warehouse", "warehouse")
+        inventory.receive_many(s, clock, store.id, location.id,
+                               dict.fromkeys(variant_of.values(), 1_000_000))
+    return token, variant_of
+
+
+def place_orders(url: str, token: str, bodies: list[dict[str, object]], clients: int,
+                 seconds: float) -> tuple[list[float], dict[int, int], float]:
+    latencies: list[float] = []
+    codes: dict[int, int] = {}
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+    started = time.monotonic()
+
+    def client(n: int) -> None:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            i = n
+            while time.monotonic() < stop_at:
+                body = bodies[i % len(bodies)]
+                i += clients
+                headers = {"Authorization": f"Bearer {token}",
+                           "Idempotency-Key": uuid.uuid4().hex}
+                t0 = time.perf_counter()
+                r = http.post("/v1/checkouts", json=body, headers=headers)
+                elapsed = time.perf_counter() - t0
+                with lock:
+                    codes[r.status_code] = codes.get(r.status_code, 0) + 1
+                    if r.status_code == 201:
+                        latencies.append(elapsed)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, codes, time.monotonic() - started
+
+
+def pgbench_tps(cluster: Cluster, clients: int, seconds: int) -> float:
+    cluster.psql("CREATE DATABASE pgbench")
+    cluster.pgbench("-i", "-q", "-s", str(max(clients, 8)), database="pgbench")
+    out = cluster.pgbench("-c", str(clients), "-j", str(min(clients, os.cpu_count() or 1)),
+                          "-T", str(seconds), database="pgbench")
+    found = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
+    if not found:
+        raise RuntimeError(f"could not read pgbench's TPS from:\n{out}")
+    return float(found.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
+                        help="uvicorn worker processes")
+    parser.add_argument("--baskets", type=int, default=2000)
+    args = parser.parse_args()
+
+    baskets = ten_line_baskets(args.baskets)
+    with Cluster(durable=True) as cluster:
+        cluster.psql("CREATE DATABASE retailos")
+        url = cluster.url("retailos")
+        db = Database(url)
+        token, variant_of = set_up_store(db, baskets)
+        db.dispose()
+        bodies: list[dict[str, object]] = [
+            {"currency": "USD", "customer": {"email": f"bench{i}@example.com"},
+             "payment": {"card_number": "4242424242424242"},
+             "lines": [{"sku_id": variant_of[code], "quantity": min(qty, 3)}
+                       for code, qty in basket if code in variant_of]}
+            for i, basket in enumerate(baskets)
+        ]
+        port = free_port()
+        env = {**os.environ, "RETAILOS_DATABASE_URL": url, "RETAILOS_LOG_LEVEL": "WARNING"}
+        import subprocess
+
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "retailos.api.main:app", "--host", "127.0.0.1",
+             "--port", str(port), "--workers", str(args.workers), "--log-level", "warning"],
+            env=env, cwd=Path(__file__).resolve().parent.parent)
+        try:
+            wait_for_port(port, timeout=60)
+            base = f"http://127.0.0.1:{port}"
+            place_orders(base, token, bodies[-50:], args.clients, 5)  # warm-up
+            latencies, codes, wall = place_orders(base, token, bodies, args.clients,
+                                                  args.seconds)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        tps = pgbench_tps(cluster, args.clients, int(args.seconds))
+
+    orders = len(latencies)
+    rate = orders / wall
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    print(f"orders placed: {orders} in {wall:.1f} s, {LINES}-line baskets, "
+          f"{args.clients} clients, {args.workers} workers; answers {dict(sorted(codes.items()))}")
+    print(f"orders/s: {rate:.1f}")
+    print(f"latency p50: {q[49] * 1000:.0f} ms, p99: {q[98] * 1000:.0f} ms")
+    print(f"pgbench TPC-B tps: {tps:.1f} ({args.clients} clients)")
+    print(f"ratio orders/s / pgbench tps: {rate / tps:.3f}")
+
+
+if __name__ == "__main__":
+    main()
