@@ -88,3 +88,20 @@ def test_a_shopper_reaches_for_a_product_not_for_a_unit() -> None:
     s.step(1, 0, 5.0, -400.0)
     _, receipts = run(s.recording())
     assert items(receipts, "a1") == {"bottle": 1}
+
+
+def test_a_level_settling_a_few_grams_off_is_no_swap_between_two_hands() -> None:
+    """a1 holds a cola; a1 and a2 both touch the cola plate and it settles 7 g heavier. That
+    is a level read a little off, not a2 taking a cola while a1 puts theirs back."""
+    stock = {(1, 0): {"cola": 10}, (1, 2): {"chips": 6}}
+    s = Scene(make_store(PRODUCTS, stock), 40.0)
+    s.person(1, "a1", 1.0, 30.0, x=0.3)
+    s.person(2, "a2", 1.0, 31.0, x=0.1)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -368.0)
+    s.reach(1, 1, 0, 12.0, 13.2)
+    s.reach(2, 1, 0, 12.1, 13.3, hand="l")
+    s.step(1, 0, 13.0, +7.0, hold_g=200.0)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}

@@ -69,8 +69,9 @@ def count_logprior(max_units: int) -> np.ndarray:
 def null_scores(delta_g: float, sd_g: float) -> tuple[float, float]:
     """Log-posterior of "nothing changed" and of "something we cannot explain"."""
     var = sd_g**2 + MODEL_SD_G**2
-    no_change = NO_CHANGE_LOGPRIOR - 0.5 * delta_g**2 / var - 0.5 * np.log(2 * np.pi * var)
-    return float(no_change), float(OUTLIER_LOGPRIOR + OUTLIER_LOGDENSITY)
+    # read with the same robustness as a product's fit: a level can settle a few grams off
+    fit = residual_loglik(np.array([delta_g]), np.array([var]), np.zeros(1))[0]
+    return float(NO_CHANGE_LOGPRIOR + fit), float(OUTLIER_LOGPRIOR + OUTLIER_LOGDENSITY)
 
 
 def pick_sku_prior(stock: np.ndarray, planned: np.ndarray) -> np.ndarray:
