@@ -105,3 +105,13 @@ def test_a_level_settling_a_few_grams_off_is_no_swap_between_two_hands() -> None
     _, receipts = run(s.recording())
     assert items(receipts, "a1") == {"cola": 1}
     assert items(receipts, "a2") == {}
+
+
+def test_nothing_changed_tolerates_a_level_settling_a_few_grams_off() -> None:
+    """8 g off on a quiet plate (0.5 g sd): unlikely, but not the 128 sds a plain Gaussian
+    would make of it, so a contrived explanation of those 8 g does not win by default."""
+    from retailos.walkout.engine.decide import null_scores
+
+    exact, _ = null_scores(0.0, 0.5)
+    off, _ = null_scores(8.0, 0.5)
+    assert exact - 8.0 < off < exact - 3.0
