@@ -115,3 +115,41 @@ def test_nothing_changed_tolerates_a_level_settling_a_few_grams_off() -> None:
     exact, _ = null_scores(0.0, 0.5)
     off, _ = null_scores(8.0, 0.5)
     assert exact - 8.0 < off < exact - 3.0
+
+
+def test_units_taken_in_one_reach_and_put_back_together_weigh_what_that_reach_took() -> None:
+    """Two 240 g cans taken in one reach (480 g) and a 477 g bottle; 480 g left on the chips
+    plate. By the catalogue two cans (487 g) are 7 g off, so the bottle read 3 g off would
+    do; by what was taken it is the two cans, exactly."""
+    products = [("can", 243.4, 3.0), ("bottle", 484.0, 6.0), ("chips", 160.0, 2.0)]
+    stock = {(1, 0): {"can": 12}, (1, 1): {"bottle": 6}, (1, 2): {"chips": 6}}
+    s = Scene(make_store(products, stock), 40.0)
+    s.person(1, "a1", 1.0, 30.0, x=0.6)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -480.0)
+    s.reach(1, 1, 1, 8.0, 9.2)
+    s.step(1, 1, 9.0, -477.0)
+    s.reach(1, 1, 2, 14.0, 15.2)
+    s.step(1, 2, 15.0, +480.0)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {"bottle": 1}
+
+
+def test_two_units_handed_over_and_put_back_come_off_the_account_that_took_them() -> None:
+    """a1 takes two colas in one reach (744 g), a2 two in one reach (728 g); they meet, and a2
+    leaves 744 g of cola on the chips plate: a1's two, so a1 pays nothing and a2 for two."""
+    stock = {(1, 0): {"cola": 10}, (1, 3): {"cola": 10}, (1, 2): {"chips": 6}}
+    s = Scene(make_store(PRODUCTS, stock), 40.0)
+    s.person(1, "a1", 1.0, 35.0, x=0.2)
+    s.person(2, "a2", 1.0, 36.0, x=1.4)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -744.0)
+    s.reach(2, 1, 3, 7.0, 8.2)
+    s.step(1, 3, 8.0, -728.0)
+    s.move(1, 10.0, 1.1)
+    s.move(1, 14.0, 0.2)
+    s.reach(2, 1, 2, 20.0, 21.2, hand="l")
+    s.step(1, 2, 21.0, +744.0)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {}
+    assert items(receipts, "a2") == {"cola": 2}

@@ -81,8 +81,9 @@ class Engine:
         self._neighbours = _shelf_neighbours(lay.shelf_key, shelf_pos, NEIGHBOUR_M)
         self.stock = self.layout.initial_stock.astype(np.int64).copy()
         self.carts: dict[str, np.ndarray] = {}
-        # account -> sku -> the weighed units it holds: (grams, variance of that reading)
-        self.held_units: dict[str, dict[int, list[tuple[float, float]]]] = {}
+        # account -> sku -> the units it holds, one entry per reach that took them:
+        # [grams the reach moved, variance of that reading, units moved, units still held]
+        self.held_units: dict[str, dict[int, list[list[float]]]] = {}
         # the latest explained load changes with their runner-up margins, for diagnostics
         self.decisions: deque[dict[str, Any]] = deque(maxlen=DECISIONS_KEPT)
         self._pending_puts: list[LoadChange] = []
@@ -273,13 +274,15 @@ class Engine:
             return
         if d.kind != "units":
             return
-        unit = self._unit_reading(change, sku, d.count)
+        reading = (abs(change.delta_g), change.sd_g**2 + MODEL_SD_G**2)
         if pick:
             for share_tid, share in self._pickers(att.loglik, att.evidence, tids, person,
                                                   d.count):
-                self._apply_pick(p, sku, share, share_tid, unit)
+                frac = share / d.count
+                self._apply_pick(p, sku, share, share_tid,
+                                 (reading[0] * frac, reading[1] * frac**2))
         else:
-            self._apply_put(p, sku, d.count, tid, unit)
+            self._apply_put(p, sku, d.count, tid, reading)
 
     def _two_hands(
         self, change: LoadChange, loglik: np.ndarray, evidence: list[str], tids: list[int],
@@ -464,15 +467,17 @@ class Engine:
         first_share = (count + 1) // 2
         return [(tids[best], first_share), (tids[second], count - first_share)]
 
-    def _unit_reading(self, change: LoadChange, sku: int, count: int) -> tuple[float, float]:
-        """What one of `count` units of `sku` moved in `change` weighed, and the variance of
-        that reading: the plate's noise shared out, plus (for several units) how unevenly
-        the total may split between them."""
-        lay = self.layout
-        n = max(count, 1)
-        var = ((change.sd_g**2 + MODEL_SD_G**2) / n**2
-               + float(lay.unit_sd[sku]) ** 2 * (n - 1) / n)
-        return abs(change.delta_g) / n, var
+    def _group_fit(self, sku: int, group: list[float] | np.ndarray, m: float,
+                   grams: float, noise: float) -> np.ndarray:
+        """Log density of `grams` put down as m units of one earlier reach's group
+        [grams taken, reading variance, units taken, units held]: m of the n units share
+        m/n of the group's grams, give or take how unevenly units weigh."""
+        g = np.atleast_2d(np.asarray(group, dtype=np.float64))
+        total, var, n = g[:, 0], g[:, 1], g[:, 2]
+        sd = float(self.layout.unit_sd[sku])
+        mean = m * total / n
+        spread = sd**2 * m * (n - m) / n + (m / n) ** 2 * var + noise
+        return residual_loglik(grams - mean, spread, mean)
 
     def _put_prior(
         self, plate: int, tids: list[int], skus: np.ndarray, change: LoadChange | None = None
@@ -509,47 +514,61 @@ class Engine:
                 over = np.maximum(n_units[None, :] - np.maximum(held, 1)[:, None], 0)
                 lp = sku_lp[:, None] + count_logprior(MAX_RESTOCK_UNITS)[None, :] - 3.0 * over
                 if change is not None:
-                    lp[:, 0] += self._held_unit_loglik(change, skus, accounts, holding)
+                    fit = self._held_unit_loglik(change, skus, accounts, holding)
+                    lp[:, : fit.shape[1]] += fit
             columns.append(lp)
         return np.stack(columns, axis=2)
 
     def _held_unit_loglik(
         self, change: LoadChange, skus: np.ndarray, accounts: list[str], weights: np.ndarray
     ) -> np.ndarray:
-        """Per sku: log p(change | one held unit of it) - log p(change | a catalogue unit).
+        """[len(skus), M]: log p(change | m held units of the sku) - log p(change | m catalogue
+        units), for m = 1..M.
 
-        The held units are those of every open account, weighted by how likely this person
-        is to hold that account's units; skus with no weighed unit held get 0.
+        Every unit was weighed when it was picked: m units put back weigh what they weighed
+        then (m of a reach's n units: m/n of what that reach moved). The held units are those
+        of every open account, weighted by how likely this person is to hold that account's
+        units; where nobody holds m units of a sku the correction is 0.
         """
         lay = self.layout
-        out = np.zeros(len(skus))
-        rows: list[tuple[int, float, float, float]] = []  # sku, holding weight, grams, variance
+        rows: list[list[float]] = []  # sku, holding weight, group...
         for a, h in zip(accounts, weights, strict=True):
-            for s, units in self.held_units.get(a, {}).items():
-                rows.extend((s, h, g, v) for g, v in units)
+            for s, groups in self.held_units.get(a, {}).items():
+                rows.extend([s, h, *g] for g in groups if g[3] > 0)
         if not rows:
-            return out
+            return np.zeros((len(skus), 1))
         table = np.array(rows)
         slot = np.full(lay.n_skus, -1)
         slot[skus] = np.arange(len(skus))
         where = slot[table[:, 0].astype(np.int64)]
         table, where = table[where >= 0], where[where >= 0]
         if len(table) == 0:
-            return out
+            return np.zeros((len(skus), 1))
+        m_max = int(min(table[:, 5].max(), MAX_RESTOCK_UNITS))
+        out = np.zeros((len(skus), m_max))
         noise = change.sd_g**2 + MODEL_SD_G**2
         grams = abs(change.delta_g)
-        unit_ll = residual_loglik(grams - table[:, 2], table[:, 3] + noise, table[:, 2])
-        # per sku: log of the holding-weighted mean of the unit likelihoods
-        top = np.full(len(skus), -np.inf)
-        np.maximum.at(top, where, unit_ll)
-        mass = np.zeros(len(skus))
-        np.add.at(mass, where, table[:, 1] * np.exp(unit_ll - top[where]))
-        total = np.zeros(len(skus))
-        np.add.at(total, where, table[:, 1])
-        held = total > 0
-        w_s, sd_s = lay.unit_weight[skus[held]], lay.unit_sd[skus[held]]
-        catalogue = residual_loglik(grams - w_s, sd_s**2 + noise, w_s)
-        out[held] = np.log(mass[held]) + top[held] - np.log(total[held]) - catalogue
+        sd = lay.unit_sd[table[:, 0].astype(np.int64)]
+        total, var, n, k = table[:, 2], table[:, 3], table[:, 4], table[:, 5]
+        for m in range(1, m_max + 1):
+            ok = k >= m
+            if not ok.any():
+                break
+            w = where[ok]
+            mean = m * total[ok] / n[ok]
+            spread = sd[ok] ** 2 * m * (n[ok] - m) / n[ok] + (m / n[ok]) ** 2 * var[ok] + noise
+            unit_ll = residual_loglik(grams - mean, spread, mean)
+            # per sku: log of the holding-weighted mean over the groups that hold m units
+            top = np.full(len(skus), -np.inf)
+            np.maximum.at(top, w, unit_ll)
+            mass = np.zeros(len(skus))
+            np.add.at(mass, w, table[ok, 1] * k[ok] * np.exp(unit_ll - top[w]))
+            held = mass > 0
+            share = np.zeros(len(skus))
+            np.add.at(share, w, table[ok, 1] * k[ok])
+            w_s, sd_s = lay.unit_weight[skus[held]], lay.unit_sd[skus[held]]
+            catalogue = residual_loglik(grams - m * w_s, m * sd_s**2 + noise, m * w_s)
+            out[held, m - 1] = np.log(mass[held]) + top[held] - np.log(share[held]) - catalogue
         return out
 
     def _holding_weights(self, account_id: str, tid: int, accounts: list[str]) -> np.ndarray:
@@ -578,47 +597,53 @@ class Engine:
 
     def _apply_pick(
         self, plate: int, sku: int, count: int, tid: int | None,
-        unit: tuple[float, float] | None = None,
+        reading: tuple[float, float] | None = None,
     ) -> None:
+        """`reading`: the grams these units weighed together and that reading's variance."""
         self.stock[plate, sku] = max(0, self.stock[plate, sku] - count)
         account = self._account_of(tid)
         if account is not None:
             self.carts[account][sku] += count
-            if unit is None:
-                unit = (float(self.layout.unit_weight[sku]), float(self.layout.unit_sd[sku]) ** 2)
-            self.held_units.setdefault(account, {}).setdefault(sku, []).extend([unit] * count)
+            if reading is None:  # not weighed alone: what the catalogue says
+                reading = (count * float(self.layout.unit_weight[sku]),
+                           count * float(self.layout.unit_sd[sku]) ** 2)
+            groups = self.held_units.setdefault(account, {}).setdefault(sku, [])
+            groups.append([reading[0], reading[1], float(count), float(count)])
 
     def _drop_units(self, account: str, sku: int, count: int,
-                    unit: tuple[float, float] | None) -> None:
-        """Forget `count` weighed units of sku on the account: those closest to the put's."""
-        held = self.held_units.get(account, {}).get(sku)
-        if not held:
-            return
-        for _ in range(min(count, len(held))):
-            if unit is None:
-                held.pop()
-                continue
-            g, v = unit
-            k = min(range(len(held)), key=lambda j: (held[j][0] - g) ** 2 / (held[j][1] + v))
-            held.pop(k)
+                    reading: tuple[float, float] | None) -> None:
+        """Forget `count` held units of sku on the account: from the reaches whose units
+        best match what was put down."""
+        groups = [g for g in self.held_units.get(account, {}).get(sku, []) if g[3] > 0]
+        left = count
+        while left > 0 and groups:
+            if reading is None:
+                g = groups[-1]
+            else:
+                fits = [float(self._group_fit(sku, g, min(left, g[3]), reading[0] * min(
+                    left, g[3]) / count, reading[1])[0]) for g in groups]
+                g = groups[int(np.argmax(fits))]
+            take = min(left, int(g[3]))
+            g[3] -= take
+            left -= take
+            groups = [h for h in groups if h[3] > 0]
 
-    def _whose_unit(self, account: str, tid: int, sku: int, unit: tuple[float, float]
-                    ) -> str | None:  # fmt: skip
-        """The open account whose unit of sku this person most likely put back: how likely
-        they are to hold that account's units, times how well its weighed units match."""
-        accounts = [a for a, cart in self.carts.items() if a not in self._issued and cart[sku] > 0]
+    def _whose_unit(self, account: str, tid: int, sku: int, count: int,
+                    reading: tuple[float, float]) -> str | None:  # fmt: skip
+        """The open account whose units of sku this person most likely put back: how likely
+        they are to hold that account's units, times how well the units it holds match."""
+        accounts = [a for a, cart in self.carts.items()
+                    if a not in self._issued and cart[sku] >= count]
         if not accounts:
             return None
         weights = self._holding_weights(account, tid, accounts)
-        g, v = unit
         best, best_score = None, -np.inf
         for a, h in zip(accounts, weights, strict=True):
-            held = self.held_units.get(a, {}).get(sku) or []
-            if not held or h <= STRANGER_WEIGHT:
+            groups = [g for g in self.held_units.get(a, {}).get(sku, []) if g[3] >= count]
+            if not groups or h <= STRANGER_WEIGHT:
                 continue  # units pass only between people who came close
-            mean = np.array([m for m, _ in held])
-            var = np.array([u for _, u in held]) + v
-            ll = residual_loglik(g - mean, var, mean)
+            table = np.array(groups)
+            ll = self._group_fit(sku, table, count, reading[0], reading[1]) + np.log(table[:, 3])
             score = float(np.log(h if a == account else h * OTHERS_UNIT_SHARE)
                           + np.logaddexp.reduce(ll))
             if score > best_score:
@@ -627,7 +652,7 @@ class Engine:
 
     def _apply_put(
         self, plate: int, sku: int, count: int, tid: int | None,
-        unit: tuple[float, float] | None = None,
+        reading: tuple[float, float] | None = None,
     ) -> None:
         self.stock[plate, sku] += count
         account = self._account_of(tid)
@@ -635,15 +660,15 @@ class Engine:
             return
         left = count
         own = self.carts[account]
-        if count == 1 and unit is not None:
-            holder = self._whose_unit(account, tid, sku, unit)
+        if reading is not None:
+            holder = self._whose_unit(account, tid, sku, count, reading)
             if holder is not None and holder != account:
-                self.carts[holder][sku] -= 1
-                self._drop_units(holder, sku, 1, unit)
+                self.carts[holder][sku] -= count
+                self._drop_units(holder, sku, count, reading)
                 return
         take = min(left, int(own[sku]))
         own[sku] -= take
-        self._drop_units(account, sku, take, unit)
+        self._drop_units(account, sku, take, reading)
         left -= take
         if left == 0:
             return
@@ -656,7 +681,7 @@ class Engine:
             cart = self.carts[a]
             take = min(left, int(cart[sku]))
             cart[sku] -= take
-            self._drop_units(a, sku, take, unit)
+            self._drop_units(a, sku, take, None)
             left -= take
             if left == 0:
                 return
