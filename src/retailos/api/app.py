@@ -35,10 +35,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from retailos import handlers
         from retailos.webhooks.worker import Worker
 
-        worker = (Worker(app.state.db, app.state.clock, worker_settings).start()
-                  if worker_settings.run_workers else None)
+        worker = None
+        if worker_settings.run_workers:
+            handlers.install()
+            worker = Worker(app.state.db, app.state.clock, worker_settings,
+                            upkeep=[handlers.upkeep]).start()
         yield
         if worker is not None:
             worker.stop()

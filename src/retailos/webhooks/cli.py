@@ -23,14 +23,15 @@ def worker(
 
     import httpx
 
-    import retailos.api.app  # noqa: F401  (imports every package, so their handlers register)
+    from retailos import handlers
     from retailos.api.ops import configure_logging
     from retailos.webhooks.worker import Worker
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
     db = Database(settings.database_url)
-    w = Worker(db, SystemClock(), settings, interval_s=interval)
+    handlers.install()
+    w = Worker(db, SystemClock(), settings, interval_s=interval, upkeep=[handlers.upkeep])
     try:
         if once:
             with httpx.Client() as client:

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable, Sequence
 
 import httpx
+from sqlalchemy.orm import Session
 
 from retailos.core.clock import Clock
 from retailos.core.db import Database
@@ -21,8 +24,13 @@ log = logging.getLogger("retailos.webhooks")
 
 class Worker:
     def __init__(self, db: Database, clock: Clock, settings: Settings | None = None,
-                 interval_s: float = 1.0, batch: int = 100) -> None:
+                 interval_s: float = 1.0, batch: int = 100,
+                 upkeep: Sequence[Callable[[Session, Clock], object]] = (),
+                 upkeep_interval_s: float = 60.0) -> None:
         self.db = db
+        self.upkeep = upkeep
+        self.upkeep_interval_s = upkeep_interval_s
+        self._next_upkeep = 0.0
         self.clock = clock
         self.settings = settings or get_settings()
         self.interval_s = interval_s
@@ -31,7 +39,12 @@ class Worker:
         self._thread: threading.Thread | None = None
 
     def run_once(self, client: httpx.Client) -> int:
-        """One pass: dispatch a batch of events, send a batch of due deliveries."""
+        """One pass: upkeep when due, dispatch a batch of events, send a batch of due deliveries."""
+        if self.upkeep and time.monotonic() >= self._next_upkeep:
+            self._next_upkeep = time.monotonic() + self.upkeep_interval_s
+            for task in self.upkeep:
+                with self.db.transaction() as session:
+                    task(session, self.clock)
         with self.db.transaction() as session:
             dispatched = fan_out(session, self.clock, self.batch)
         sent = deliver_due(self.db, self.clock, client, self.batch, self.settings)
