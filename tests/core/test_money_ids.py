@@ -55,3 +55,11 @@ def test_ids_use_crockford_digits_only() -> None:
     from retailos.core.ids import new_ids
 
     assert all(re.fullmatch(r"stk_[0-9A-HJKMNP-TV-Z]{26}", i) for i in new_ids("stk", 1000))
+
+
+def test_a_problem_extension_cannot_overwrite_a_standard_member() -> None:
+    from retailos.core.errors import Conflict
+
+    with pytest.raises(ValueError, match="status"):
+        Conflict("no", status="shipped")
+    assert Conflict("no", current_status="shipped").body()["status"] == 409

@@ -13,8 +13,13 @@ class Problem(Exception):
     slug: str = "bad-request"
     title: str = "Bad request"
 
+    RESERVED = frozenset({"type", "title", "status", "detail", "instance"})
+
     def __init__(self, detail: str, **extensions: Any) -> None:
         super().__init__(detail)
+        clash = self.RESERVED & extensions.keys()
+        if clash:  # an extension must never overwrite a member of RFC 9457
+            raise ValueError(f"problem extensions may not be named {sorted(clash)}")
         self.detail = detail
         self.extensions = extensions
 

@@ -483,7 +483,7 @@ def allocate(
     if not claimed:
         hold = _hold(session, tenant_id, hold_id)
         status = "expired" if hold.status == "active" else hold.status
-        raise Conflict(f"hold {hold_id} is {status}", hold_id=hold_id, status=status)
+        raise Conflict(f"hold {hold_id} is {status}", hold_id=hold_id, current_status=status)
     units = _per_stock((line.stock_id, line.quantity) for line in lines)
     session.execute(
         update(Stock)

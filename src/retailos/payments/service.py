@@ -227,7 +227,7 @@ def capture(
                                 f"({payment.captured_amount})", payment_id=payment.id)
     if payment.status != "authorized":
         raise IllegalTransition(f"a {payment.status} payment cannot be captured",
-                                payment_id=payment.id, status=payment.status)
+                                payment_id=payment.id, current_status=payment.status)
     if money.amount > payment.amount:
         raise PaymentAmountExceeded(
             f"cannot capture {money}: only {_money(payment)} is authorised",
@@ -254,7 +254,7 @@ def void(session: Session, clock: Clock, tenant_id: str, payment_id: str) -> Pay
         return payment
     if payment.status in CAPTURED:
         raise IllegalTransition(f"payment {payment.id} is captured; refund it instead",
-                                payment_id=payment.id, status=payment.status)
+                                payment_id=payment.id, current_status=payment.status)
     client = _connected(session, payment.provider)
     result = _call(client.void, payment.provider_ref,
                    f"{tenant_id}:{payment.idempotency_key}:void")
@@ -296,7 +296,7 @@ def refund(
     _check_amount(amount, payment.currency)
     if payment.status not in CAPTURED:
         raise IllegalTransition(f"a {payment.status} payment cannot be refunded",
-                                payment_id=payment.id, status=payment.status)
+                                payment_id=payment.id, current_status=payment.status)
     available = payment.captured_amount - payment.refunded_amount
     if amount.amount > available:
         raise PaymentAmountExceeded(
