@@ -126,3 +126,16 @@ def test_receipts_into_a_missing_folder_is_a_one_line_error(tmp_path: Path) -> N
     result = runner.invoke(app, ["replay", str(out), "--out", str(tmp_path / "no" / "r.json")])
     assert result.exit_code == 2
     assert "cannot write" in result.output and "Traceback" not in result.output
+
+
+def test_the_report_section_is_appended_to_a_page_without_markers(tmp_path: Path) -> None:
+    page = tmp_path / "benchmarks.md"
+    page.write_text("# Benchmarks\n\nother figures\n")
+    truth = {"receipts": [{"account_id": "a", "items": []}], "actions": []}
+    receipts = make_receipts([{"account_id": "a", "items": [], "exit_t": 1.0, "emitted_t": 1.2}])
+    run = {"suite": "standard", "seed": 101, "score": score(receipts, truth),
+           "simulate_s": 1.0, "replay_s": 2.0, "plates": 600}  # fmt: skip
+    _write_benchmarks(page, [run], 5.0)
+    text = page.read_text()
+    assert text.startswith("# Benchmarks\n\nother figures\n\n<!-- walkout-report:start -->")
+    assert text.rstrip().endswith("<!-- walkout-report:end -->")

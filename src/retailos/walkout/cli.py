@@ -324,13 +324,16 @@ def _write_benchmarks(path: Path, runs: list[dict[str, Any]], minutes: float) ->
         REPORT_END,
     ]
     section = "\n".join(lines)
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if REPORT_START in text and REPORT_END in text:
-        before = text[: text.index(REPORT_START)]
-        after = text[text.index(REPORT_END) + len(REPORT_END) :]
-        text = before + section + after
+    if not path.exists():
+        text = "# Benchmarks\n\n## Walk-out accuracy\n\n" + section + "\n"
     else:
-        text = text.rstrip("\n") + "\n\n## Walk-out engine\n\n" + section + "\n"
+        text = path.read_text(encoding="utf-8")
+        if REPORT_START in text and REPORT_END in text:
+            before = text[: text.index(REPORT_START)]
+            after = text[text.index(REPORT_END) + len(REPORT_END) :]
+            text = before + section + after
+        else:
+            text = text.rstrip("\n") + "\n\n" + section + "\n"
     path.write_text(text, encoding="utf-8")
 
 
