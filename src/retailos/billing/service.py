@@ -20,11 +20,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, case, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from retailos.billing.models import FeeSchedule, UsageRecord
 from retailos.core.clock import Clock
+from retailos.core.db import insert_once
 from retailos.core.errors import Conflict, Forbidden, InvalidInput
 from retailos.core.ids import new_id
 from retailos.core.money import Money, check_currency
@@ -203,17 +203,11 @@ def record_usage(
         raise InvalidInput(f"service must be one of {list(SERVICE_LINES)}", field="service")
     if not ref or len(ref) > 100:
         raise InvalidInput("ref must be 1 to 100 characters", field="ref")
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    row = {
-        "id": new_id("use"), "tenant_id": tenant_id, "service": service, "ref": ref,
-        "quantity": quantity, "amount": amount.amount, "currency": amount.currency,
-        "recorded_at": clock.now(),
-    }
-    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT DO NOTHING.
-    done = session.execute(insert(UsageRecord).values(**row).on_conflict_do_nothing()
-                           .returning(UsageRecord.id)).first()
-    if done is not None:
+    usage = UsageRecord(
+        id=new_id("use"), tenant_id=tenant_id, service=service, ref=ref, quantity=quantity,
+        amount=amount.amount, currency=amount.currency, recorded_at=clock.now(),
+    )
+    if insert_once(session, usage):
         return
     first = session.execute(
         select(UsageRecord.quantity, UsageRecord.amount, UsageRecord.currency).where(

@@ -13,9 +13,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Engine, MetaData, String, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    make_transient_to_detached,
+    mapped_column,
+    sessionmaker,
+)
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -123,3 +140,29 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def upsert_insert(session: Session, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into `table` (a Table or mapped class) that can say what to do ON CONFLICT,
+    in the dialect of the session's database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def insert_once(session: Session, row: Base) -> bool:
+    """Insert `row` unless a row with the same unique key exists; False if one did.
+
+    One statement, no savepoint: a conflicting concurrent insert waits for the other transaction
+    and then does nothing, instead of failing the caller's transaction. The row joins the
+    session only when it was inserted. RETURNING, not rowcount: psycopg reports -1 for an
+    INSERT ... ON CONFLICT DO NOTHING.
+    """
+    table: Table = Base.metadata.tables[row.__tablename__]
+    values = {c.key: getattr(row, c.key) for c in table.columns}
+    stmt = upsert_insert(session, table).values(**values).on_conflict_do_nothing()
+    if session.execute(stmt.returning(*table.primary_key.columns)).first() is None:
+        return False
+    make_transient_to_detached(row)
+    session.add(row)
+    return True

@@ -35,13 +35,12 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from retailos.catalog import service as catalog
 from retailos.core.clock import Clock
-from retailos.core.db import UTCDateTime
+from retailos.core.db import UTCDateTime, upsert_insert
 from retailos.core.errors import Conflict, InvalidInput, NotFound, OutOfStock
 from retailos.core.ids import has_prefix, new_id, new_ids
 from retailos.core.outbox import publish
@@ -305,7 +304,7 @@ def transfer(
     now = clock.now()
     # Both rows are locked in id order (the destination's created first if need be), so two
     # transfers in opposite directions queue instead of deadlocking.
-    session.execute(_upsert(session).values(
+    session.execute(upsert_insert(session, Stock).values(
         id=new_id("stk"), tenant_id=tenant_id, sku_id=sku_id, location_id=to_location_id,
         on_hand=0, reserved=0, allocated=0, updated_at=now,
     ).on_conflict_do_nothing(index_elements=[Stock.tenant_id, Stock.sku_id, Stock.location_id]))
@@ -907,13 +906,6 @@ def _allocation_lines(session: Session, tenant_id: str, order_id: str) -> list[A
     ).all())
 
 
-def _upsert(session: Session) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT into stock that can say what to do ON CONFLICT, in the session's dialect."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(Stock)
-    return sqlite.insert(Stock)
-
-
 def _add_on_hand(
     session: Session,
     now: datetime,
@@ -926,7 +918,7 @@ def _add_on_hand(
 ) -> list[Any]:
     """on_hand += qty per SKU at a location (creating stock rows as needed) in one upsert, plus
     one movement per SKU. Returns the stock rows after the change."""
-    upsert = _upsert(session)
+    upsert = upsert_insert(session, Stock)
     stmt = upsert.on_conflict_do_update(
         index_elements=[Stock.tenant_id, Stock.sku_id, Stock.location_id],
         set_={"on_hand": Stock.on_hand + upsert.excluded.on_hand, "updated_at": now},

@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, case, func, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from retailos.core.clock import Clock
+from retailos.core.db import upsert_insert
 from retailos.core.errors import Conflict, InvalidInput, NotFound
 from retailos.core.ids import new_id
 from retailos.core.money import Money
@@ -103,15 +103,13 @@ def _create_accounts(
     session: Session, clock: Clock, currency: str, keys: Sequence[tuple[str, str]]
 ) -> None:
     """Open accounts on first use; one that a concurrent transaction opened is left alone."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = clock.now()
     rows = [
         {"id": new_id("acc"), "tenant_id": t, "code": c, "currency": currency,
          "normal_side": CHART[c].normal_side, "balance": 0, "created_at": now}
         for t, c in sorted(keys)
     ]
-    session.execute(insert(LedgerAccount).values(rows).on_conflict_do_nothing())
+    session.execute(upsert_insert(session, LedgerAccount).values(rows).on_conflict_do_nothing())
 
 
 def _move_balances(

@@ -30,16 +30,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import cast
 
-from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from retailos.billing import service as billing
 from retailos.catalog import service as catalog
 from retailos.catalog.service import SaleableVariant
 from retailos.core.clock import Clock
+from retailos.core.db import insert_once
 from retailos.core.errors import Conflict, InvalidInput
 from retailos.core.ids import new_id
 from retailos.core.money import Money
@@ -212,29 +211,12 @@ def create_order_group(st: CheckoutState) -> None:
     group.tax = sum(o.tax for o in st.orders)
     group.total = sum(o.total for o in st.orders)
     st.group = group
-    if not _insert_once(st.session, group):  # claim the key and the cart before anything else
+    if not insert_once(st.session, group):  # claim the key and the cart before anything else
         existing = _existing_group(st.session, st.tenant_id, req.idempotency_key, req.cart_id)
         if existing is None:
             raise Conflict("a concurrent checkout of this cart or key failed; retry")
         raise _AlreadyCheckedOut(existing)
     # Orders and lines are written with the events, once their status is known: no updates.
-
-
-def _insert_once(session: Session, group: OrderGroup) -> bool:
-    """Insert the group unless its Idempotency-Key or cart is taken (then False). One statement
-    and no savepoint; on PostgreSQL a concurrent claim of the same key waits here for the other
-    transaction, then finds its group."""
-    table = cast(Table, OrderGroup.__table__)
-    values = {c.key: getattr(group, c.key) for c in table.columns}
-    make = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT DO NOTHING here.
-    inserted = session.execute(make(table).values(**values).on_conflict_do_nothing()
-                               .returning(table.c.id)).first()
-    if inserted is None:
-        return False
-    make_transient_to_detached(group)
-    session.add(group)
-    return True
 
 
 def _existing_group(

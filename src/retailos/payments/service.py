@@ -13,11 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from retailos.core.clock import Clock
-from retailos.core.db import Base
+from retailos.core.db import insert_once
 from retailos.core.errors import (
     Conflict,
     IdempotencyConflict,
@@ -97,22 +96,6 @@ def _raise_for(result: ProviderResult, doing: str, payment_id: str | None = None
         if code == "amount_invalid":
             raise InvalidInput(detail, field="amount", provider_code=code)
         raise Conflict(detail, provider_code=code, **ids)
-
-
-def _insert_once(session: Session, row: Base) -> bool:
-    """Insert `row` unless one with the same unique key exists (then False). One statement and
-    no savepoint: a conflict waits for the other transaction and then does nothing, instead of
-    failing the caller's transaction."""
-    table = Base.metadata.tables[row.__tablename__]
-    values = {c.key: getattr(row, c.key) for c in table.columns}
-    dialect = session.get_bind().dialect.name
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = make(table).values(**values).on_conflict_do_nothing()
-    if session.execute(stmt.returning(*table.primary_key.columns)).first() is None:
-        return False
-    make_transient_to_detached(row)
-    session.add(row)
-    return True
 
 
 def _money(payment: Payment, amount: int | None = None) -> Money:
@@ -198,7 +181,7 @@ def authorize(
         card_last4=number[-4:], failure_code=result.code if status == "failed" else None,
         created_at=now, updated_at=now,
     )
-    if not _insert_once(session, payment):
+    if not insert_once(session, payment):
         # A concurrent call with the same key won; the provider gave both the same charge.
         winner = _by_key(session, tenant_id, key)
         if winner is None:
@@ -399,7 +382,7 @@ def handle_provider_event(
         ).first()
         if payment is None:
             raise NotFound(f"no payment for provider reference {provider_ref}; deliver later")
-    if not _insert_once(session, ProcessedProviderEvent(
+    if not insert_once(session, ProcessedProviderEvent(
         provider=provider, event_id=event_id, type=kind,
         tenant_id=payment.tenant_id if payment else None,
         payment_id=payment.id if payment else None, received_at=clock.now(),
