@@ -33,13 +33,11 @@ from retailos.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSub
 metadata = Base.metadata
 
 __all__ = [
-    "Hold", "HoldLine", "Location", "Movement", "Stock",
-    "ApiKey", "Category", "Price", "Product", "Variant",
-    "IdempotencyRecord", "OutboxEvent", "Tenant", "metadata",
-    "WebhookAttempt", "WebhookDelivery", "WebhookSubscription",
-    "FeeSchedule", "UsageRecord", "JournalEntry", "JournalLine", "LedgerAccount",
-    "Payment", "ProcessedProviderEvent", "Refund", "TestProviderCharge", "TestProviderEvent",
-    "TestProviderRefund", "TestProviderRequest",
-    "Cart", "CartLine", "Order", "OrderGroup", "OrderLine", "OrderReturn", "ReturnLine",
-    "Shipment", "TaxRate",
+    "ApiKey", "Cart", "CartLine", "Category", "FeeSchedule", "Hold", "HoldLine",
+    "IdempotencyRecord", "JournalEntry", "JournalLine", "LedgerAccount", "Location", "Movement",
+    "Order", "OrderGroup", "OrderLine", "OrderReturn", "OutboxEvent", "Payment", "Price",
+    "ProcessedProviderEvent", "Product", "Refund", "ReturnLine", "Shipment", "Stock", "TaxRate",
+    "Tenant", "TestProviderCharge", "TestProviderEvent", "TestProviderRefund",
+    "TestProviderRequest", "UsageRecord", "Variant", "WebhookAttempt", "WebhookDelivery",
+    "WebhookSubscription", "metadata",
 ]
