@@ -9,6 +9,7 @@ maximum a-posteriori hypothesis wins; the margin to the runner-up is kept for di
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,8 @@ MODEL_SD_G = 0.5  # floor on the spread of a weight change (calibration, slow dr
 WIDE_SHARE = 0.1  # share of settled levels read off by more than the noise explains ...
 WIDE_SD_G = 5.0  # ... by about this much
 WIDE_SD_FRACTION = 0.01
+LOG_WIDE_SHARE = math.log(WIDE_SHARE)
+LOG_TIGHT_SHARE = math.log1p(-WIDE_SHARE)
 OFF_PLANOGRAM = 0.3  # prior weight of a sku planned on the plate but none known there (1: known)
 STRAY_UNITS = 0.01  # prior weight of a sku neither known nor planned on the plate
 NO_CHANGE_LOGPRIOR = np.log(0.05)
@@ -69,8 +72,12 @@ def count_logprior(max_units: int) -> np.ndarray:
 def null_scores(delta_g: float, sd_g: float) -> tuple[float, float]:
     """Log-posterior of "nothing changed" and of "something we cannot explain"."""
     var = sd_g**2 + MODEL_SD_G**2
-    # read with the same robustness as a product's fit: a level can settle a few grams off
-    fit = residual_loglik(np.array([delta_g]), np.array([var]), np.zeros(1))[0]
+    # read with the same robustness as a product's fit (residual_loglik with a zero mean): a
+    # level can settle a few grams off; scalar arithmetic, as this runs for every change
+    wide_var = var + WIDE_SD_G**2
+    wide = LOG_WIDE_SHARE - 0.5 * delta_g**2 / wide_var - 0.5 * math.log(2 * math.pi * wide_var)
+    tight = LOG_TIGHT_SHARE - 0.5 * delta_g**2 / var - 0.5 * math.log(2 * math.pi * var)
+    fit = max(wide, tight) + math.log1p(math.exp(-abs(wide - tight)))
     return float(NO_CHANGE_LOGPRIOR + fit), float(OUTLIER_LOGPRIOR + OUTLIER_LOGDENSITY)
 
 

@@ -527,12 +527,15 @@ class Engine:
 
         Every unit was weighed when it was picked: m units put back weigh what they weighed
         then (m of a reach's n units: m/n of what that reach moved). The held units are those
-        of every open account, weighted by how likely this person is to hold that account's
-        units; where nobody holds m units of a sku the correction is 0.
+        of their own account and of accounts whose people they came close to, weighted by how
+        likely they are to hold that account's units; where none of those holds m units of a
+        sku the correction is 0.
         """
         lay = self.layout
         rows: list[list[float]] = []  # sku, holding weight, group...
         for a, h in zip(accounts, weights, strict=True):
+            if h <= STRANGER_WEIGHT:
+                continue  # units pass only between people who came close
             for s, groups in self.held_units.get(a, {}).items():
                 rows.extend([s, h, *g] for g in groups if g[3] > 0)
         if not rows:
@@ -545,30 +548,33 @@ class Engine:
         if len(table) == 0:
             return np.zeros((len(skus), 1))
         m_max = int(min(table[:, 5].max(), MAX_RESTOCK_UNITS))
-        out = np.zeros((len(skus), m_max))
+        order = np.argsort(where, kind="stable")
+        table, where = table[order], where[order]
+        starts = np.flatnonzero(np.r_[True, where[1:] != where[:-1]])
+        seg = np.cumsum(np.r_[False, where[1:] != where[:-1]])  # segment of each row
         noise = change.sd_g**2 + MODEL_SD_G**2
         grams = abs(change.delta_g)
-        sd = lay.unit_sd[table[:, 0].astype(np.int64)]
-        total, var, n, k = table[:, 2], table[:, 3], table[:, 4], table[:, 5]
-        for m in range(1, m_max + 1):
-            ok = k >= m
-            if not ok.any():
-                break
-            w = where[ok]
-            mean = m * total[ok] / n[ok]
-            spread = sd[ok] ** 2 * m * (n[ok] - m) / n[ok] + (m / n[ok]) ** 2 * var[ok] + noise
-            unit_ll = residual_loglik(grams - mean, spread, mean)
-            # per sku: log of the holding-weighted mean over the groups that hold m units
-            top = np.full(len(skus), -np.inf)
-            np.maximum.at(top, w, unit_ll)
-            mass = np.zeros(len(skus))
-            np.add.at(mass, w, table[ok, 1] * k[ok] * np.exp(unit_ll - top[w]))
-            held = mass > 0
-            share = np.zeros(len(skus))
-            np.add.at(share, w, table[ok, 1] * k[ok])
-            w_s, sd_s = lay.unit_weight[skus[held]], lay.unit_sd[skus[held]]
-            catalogue = residual_loglik(grams - m * w_s, m * sd_s**2 + noise, m * w_s)
-            out[held, m - 1] = np.log(mass[held]) + top[held] - np.log(share[held]) - catalogue
+        sd = lay.unit_sd[table[:, 0].astype(np.int64)][:, None]
+        total, var, n, k = (table[:, c, None] for c in (2, 3, 4, 5))
+        m = np.arange(1, m_max + 1, dtype=np.float64)[None, :]
+        ok = k >= m  # [rows, M]: the group still holds m units
+        mean = m * total / n
+        spread = sd**2 * m * np.maximum(n - m, 0.0) / n + (m / n) ** 2 * var + noise
+        unit_ll = np.where(ok, residual_loglik(grams - mean, spread, mean), -np.inf)
+        # per sku and m: log of the holding-weighted mean over the groups that hold m units
+        top = np.maximum.reduceat(unit_ll, starts, axis=0)
+        base = np.where(np.isfinite(top), top, 0.0)
+        weight = table[:, 1:2] * k * ok
+        mass = np.add.reduceat(weight * np.exp(unit_ll - base[seg]), starts, axis=0)
+        share = np.add.reduceat(weight, starts, axis=0)
+        held = share > 0
+        sku_of = skus[where[starts]]
+        w_s, sd_s = lay.unit_weight[sku_of][:, None], lay.unit_sd[sku_of][:, None]
+        catalogue = residual_loglik(grams - m * w_s, m * sd_s**2 + noise, m * w_s)
+        with np.errstate(divide="ignore"):
+            fit = np.log(np.where(held, mass, 1.0)) + base - np.log(np.where(held, share, 1.0))
+        out = np.zeros((len(skus), m_max))
+        out[where[starts]] = np.where(held, fit - catalogue, 0.0)
         return out
 
     def _holding_weights(self, account_id: str, tid: int, accounts: list[str]) -> np.ndarray:
