@@ -1,10 +1,11 @@
 """Benchmark: plate readings per second the walk-out engine replays on one core.
 
 Simulates (or reuses, cached in the given folder) a `bigstore` recording of about 2,000 plates,
-replays it through the engine in 1-second chunks and prints readings (rows x plates) per second
-of engine time, and the same figure with reading the recording included.
+replays it through the engine in half-second chunks (as `replay` does) and prints readings
+(rows x plates) per second of engine time, and the same figure with reading the recording
+included.
 
-    .venv/bin/python bench/walkout.py [cache_dir] [--minutes 5] [--seed 1] [--chunk 1.0]
+    .venv/bin/python bench/walkout.py [cache_dir] [--minutes 5] [--seed 1] [--chunk 0.5]
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def main() -> None:
     parser.add_argument("cache", nargs="?", default=str(Path(tempfile.gettempdir()) / "walkout"))
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--chunk", type=float, default=1.0)
+    parser.add_argument("--chunk", type=float, default=0.5)
     args = parser.parse_args()
     folder = cached_recording(Path(args.cache), args.minutes, args.seed)
 

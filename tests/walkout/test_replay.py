@@ -39,3 +39,21 @@ def test_replay_returns_valid_receipts_for_every_shopper(tmp_path: Path,
     assert by_account["a2"]["items"] == []
     assert calls and calls[-1][0] == pytest.approx(calls[-1][1])
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+
+@pytest.mark.parametrize("chunk_seconds", [0.5, 2.0])
+def test_a_receipt_is_stamped_no_earlier_than_the_data_the_engine_had_seen(
+    tmp_path: Path, chunk_seconds: float
+) -> None:
+    from retailos.walkout.engine import Engine
+    from retailos.walkout.recording import iter_chunks, read_recording
+
+    recording = read_recording(write_scene(tmp_path / "rec"))
+    engine = Engine(recording.store)
+    stamped = []
+    for chunk in iter_chunks(recording, chunk_seconds):
+        for receipt in engine.feed(chunk):
+            stamped.append(receipt)
+            assert receipt["emitted_t"] >= chunk.t_end >= receipt["exit_t"]
+            assert receipt["emitted_t"] - receipt["exit_t"] <= chunk_seconds + 1.0
+    assert {r["account_id"] for r in stamped} == {"a1", "a2"}

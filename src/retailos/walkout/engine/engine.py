@@ -130,6 +130,10 @@ class Engine:
         issued += self._expire(chunk.t_end)
         self._settle_puts(chunk.t_end)
         issued += self._issue_ready(chunk.t_end)
+        # A receipt leaves the engine when this call returns, after it has seen the whole chunk:
+        # that is its stream time, even when the decision fell earlier in the chunk.
+        for receipt in issued:
+            receipt["emitted_t"] = max(receipt["emitted_t"], float(chunk.t_end))
         return issued
 
     def finish(self) -> list[dict[str, Any]]:
