@@ -153,3 +153,19 @@ def test_two_units_handed_over_and_put_back_come_off_the_account_that_took_them(
     _, receipts = run(s.recording())
     assert items(receipts, "a1") == {}
     assert items(receipts, "a2") == {"cola": 2}
+
+
+def test_a_hand_hidden_on_the_plate_keeps_it_open_until_it_lets_go() -> None:
+    """The shopper's wrist is seen on the cola plate, then hidden for most of a second while
+    the hand, holding two colas, still rests on it: the steady level under the resting hand
+    is no settled level, and the two colas are one pick."""
+    stock = {(1, 0): {"cola": 10}, (1, 2): {"chips": 6}}
+    s = Scene(make_store(PRODUCTS, stock), 20.0)
+    s.person(1, "a1", 1.0, 15.0, x=0.2)
+    s.reach(1, 1, 0, 4.0, 4.8)
+    s.wrists_unseen(1, 4.8, 6.2)
+    j = s.plate(1, 0)
+    s.step(1, 0, 4.8, -736.0 + 250.0)  # the colas come up, the hand still presses
+    s.load[s.times >= 5.6, j] -= 250.0  # ... and lets go
+    _, receipts = run(s.recording(), seconds=0.5)
+    assert items(receipts, "a1") == {"cola": 2}

@@ -28,6 +28,8 @@ MIN_GAP_S = 0.45  # a hand-free span this long lets the plate's level be read be
 HANDOFF_M = 1.0  # people this close (heads on the floor) could have handed a unit over
 HAND_TOUCH_M = 0.12  # two people's wrists this close, one held out: a hand-off
 HAND_OUT_M = 0.24  # a wrist this far from its own head on the floor is held out
+# A wrist last seen on a plate and hidden since may still be on it for about this long.
+WRIST_MEMORY_S = 1.0
 ENCOUNTER_EVERY_FRAMES = 3  # hands stay together for a while; every third frame is enough
 
 
@@ -220,6 +222,30 @@ class People:
         if blind.any():
             d = self.layout.floor_distance_to_front(head[blind], plates)
             near |= (d < 0.5 * REACH_M).any(axis=0)
+        return near | self._hidden_on_plates(plates, t)
+
+    def _hidden_on_plates(self, plates: np.ndarray, t: float) -> np.ndarray:
+        """Per plate: is a wrist that was last seen on it, and has been hidden since (for at
+        most WRIST_MEMORY_S), perhaps still there?"""
+        near = np.zeros(len(plates), dtype=bool)
+        rows = self._rows(t - WRIST_MEMORY_S, t)
+        if rows.stop <= rows.start:
+            return near
+        tid = self._tid[rows]
+        _, last_rev = np.unique(tid[::-1], return_index=True)
+        last = len(tid) - 1 - last_rev  # each person's latest row
+        for wrist in (self._lw[rows], self._rw[rows]):
+            seen = ~np.isnan(wrist[:, 0])
+            hidden_now = last[~seen[last]]
+            if len(hidden_now) == 0:
+                continue
+            seen_rows = np.flatnonzero(seen & np.isin(tid, tid[hidden_now]))
+            if len(seen_rows) == 0:
+                continue
+            _, first_rev = np.unique(tid[seen_rows][::-1], return_index=True)
+            last_seen = seen_rows[::-1][first_rev]  # where each hidden wrist was last seen
+            d = self.layout.distance_to_plates(wrist[last_seen], plates)
+            near |= (d < CONTACT_M).any(axis=0)
         return near
 
     def attribute(self, plate: int, t0: float, t1: float) -> Attribution:
