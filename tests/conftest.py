@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 
 from retailos.api.app import create_app
 from retailos.core.clock import ManualClock
@@ -27,6 +28,12 @@ from retailos.tenants import service as tenants
 
 BACKEND = os.environ.get("RETAILOS_TEST_BACKEND", "sqlite")
 _counter = itertools.count()
+
+# CI replays the same examples every run (a red CI then always means a change broke something);
+# developers' runs explore new ones. Property tests set their own sizes; this sets only the seed.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
