@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.walkout.engine_scenes import Scene, items, make_store, run
+import numpy as np
+from tests.walkout.engine_scenes import Scene, items, make_store, plate_front, run
 
 # Two lookalikes, 6 g apart, each with a 3 g unit-to-unit spread.
 PRODUCTS = [("cola", 368.0, 3.0), ("diet", 362.0, 3.0), ("chips", 160.0, 2.0)]
@@ -169,3 +170,19 @@ def test_a_hand_hidden_on_the_plate_keeps_it_open_until_it_lets_go() -> None:
     s.load[s.times >= 5.6, j] -= 250.0  # ... and lets go
     _, receipts = run(s.recording(), seconds=0.5)
     assert items(receipts, "a1") == {"cola": 2}
+
+
+def test_a_bystander_hand_close_by_does_not_share_a_multi_unit_pick() -> None:
+    """a1 takes three colas; a2's hand hovers a hand's breadth off the same plate but never
+    touches it: one close wrist is not enough to split the three units between them."""
+    stock = {(1, 0): {"cola": 10}, (1, 2): {"chips": 6}}
+    s = Scene(make_store(PRODUCTS, stock), 20.0)
+    s.person(1, "a1", 1.0, 15.0, x=0.2)
+    s.person(2, "a2", 1.0, 15.0, x=0.5)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -3 * 368.0)
+    hover = plate_front(s.store, 1, 0) + np.array([0.0, -0.13, 0.0])
+    s._reaches.append((2, 4.2, 5.0, hover, "l"))
+    _, receipts = run(s.recording(), seconds=0.5)
+    assert items(receipts, "a1") == {"cola": 3}
+    assert items(receipts, "a2") == {}

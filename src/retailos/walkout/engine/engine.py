@@ -46,6 +46,9 @@ RESTOCK_UNIT_PENALTY = 0.2
 # (roughly flat over 2 m), and the prior that a second person took part in one load change.
 LOG_BYSTANDER_DENSITY = float(np.log(0.5))
 LOG_SECOND_PICKER_PRIOR = float(np.log(0.1))
+# ... and the prior that one product's units taken in one load change went to two people
+# (their hands in the plate together, or one load change over two picks in quick succession).
+LOG_SHARED_PICK_PRIOR = float(np.log(0.05))
 CANDIDATE_WEIGHT_GAP = 30.0  # log-likelihood behind the best weight fit: not a candidate
 # Upper bound on what a product's location prior and the best hand evidence can add to its
 # weight fit; a change that "nothing changed" beats by more is settled without looking further.
@@ -465,7 +468,7 @@ class Engine:
             return [(tids[best], count)]
         others = [i for i in np.argsort(-loglik).tolist() if i != best]
         second = others[0]
-        gain = float(loglik[second]) - LOG_BYSTANDER_DENSITY + LOG_SECOND_PICKER_PRIOR
+        gain = float(loglik[second]) - LOG_BYSTANDER_DENSITY + LOG_SHARED_PICK_PRIOR
         if evidence[second] not in ("wrist", "wrist+head") or gain <= 0:
             return [(tids[best], count)]
         first_share = (count + 1) // 2
