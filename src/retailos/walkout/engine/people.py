@@ -232,20 +232,31 @@ class People:
         if rows.stop <= rows.start:
             return near
         tid = self._tid[rows]
-        _, last_rev = np.unique(tid[::-1], return_index=True)
-        last = len(tid) - 1 - last_rev  # each person's latest row
+        recent = self._t[rows] >= t - 0.2  # the latest frames
         for wrist in (self._lw[rows], self._rw[rows]):
-            seen = ~np.isnan(wrist[:, 0])
-            hidden_now = last[~seen[last]]
-            if len(hidden_now) == 0:
+            hidden = np.isnan(wrist[:, 0])
+            hidden_now = hidden & recent
+            if not hidden_now.any():
                 continue
-            seen_rows = np.flatnonzero(seen & np.isin(tid, tid[hidden_now]))
-            if len(seen_rows) == 0:
+            # only people whose wrist is out of sight now can have one hidden on a plate
+            theirs = np.zeros(int(tid.max()) + 1, dtype=bool)
+            theirs[tid[hidden_now]] = True
+            seen = np.flatnonzero(~hidden & theirs[tid])
+            if len(seen) == 0:
                 continue
-            _, first_rev = np.unique(tid[seen_rows][::-1], return_index=True)
-            last_seen = seen_rows[::-1][first_rev]  # where each hidden wrist was last seen
-            d = self.layout.distance_to_plates(wrist[last_seen], plates)
-            near |= (d < CONTACT_M).any(axis=0)
+            on = self.layout.distance_to_plates(wrist[seen], plates) < CONTACT_M
+            touching = on.any(axis=1)
+            if not touching.any():
+                continue
+            for person in np.unique(tid[seen[touching]]).tolist():
+                mine = np.flatnonzero(tid == person)
+                if not np.isnan(wrist[mine[-1], 0]):
+                    continue  # seen now, and not on the plate within the last moment
+                k = int(np.searchsorted(seen, mine[-1])) - 1  # their wrist's last sighting
+                while k >= 0 and tid[seen[k]] != person:
+                    k -= 1
+                if k >= 0:
+                    near |= on[k]
         return near
 
     def attribute(self, plate: int, t0: float, t1: float) -> Attribution:
