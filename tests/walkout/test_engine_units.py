@@ -186,3 +186,18 @@ def test_a_bystander_hand_close_by_does_not_share_a_multi_unit_pick() -> None:
     _, receipts = run(s.recording(), seconds=0.5)
     assert items(receipts, "a1") == {"cola": 3}
     assert items(receipts, "a2") == {}
+
+
+def test_a_receipt_held_back_by_an_open_plate_leaves_within_a_second_of_the_exit() -> None:
+    """The shopper's plate is still shaking when they leave: the receipt waits for it only so
+    long, and in half-second chunks it must not slip to the end of the chunk after that."""
+    stock = {(1, 0): {"cola": 10}, (1, 2): {"chips": 6}}
+    s = Scene(make_store(PRODUCTS, stock), 20.0)
+    s.person(1, "a1", 1.0, 10.15, x=0.2)
+    s.reach(1, 1, 0, 6.0, 7.0)
+    j = s.plate(1, 0)
+    on = (s.times >= 6.0) & (s.times < 14.0)  # something sways on the plate for 8 s
+    s.load[on, j] += 200.0 * np.sin(2 * np.pi * 0.7 * (s.times[on] - 6.0))
+    _, receipts = run(s.recording(), seconds=0.5)
+    (receipt,) = [r for r in receipts if r["account_id"] == "a1"]
+    assert receipt["emitted_t"] - receipt["exit_t"] <= 1.0

@@ -31,6 +31,7 @@ from retailos.walkout.recording import Chunk
 
 DECISIONS_KEPT = 10_000
 RECEIPT_DEADLINE_S = 0.9  # issue a receipt this long after the exit even if events are open
+RECEIPT_SLACK_S = 0.1  # ... and at the latest this long after that
 PUT_WAIT_S = 5.0  # longest a put waits for picks on the same shelf to settle
 SAME_GROUP_M = 1.0  # plates of one shelf closer than this can exchange a unit in one move
 ATTRIBUTION_LEAD_S = 0.5  # the hand arrives a little before the load starts to change
@@ -133,6 +134,10 @@ class Engine:
         issued += self._expire(chunk.t_end)
         self._settle_puts(chunk.t_end)
         issued += self._issue_ready(chunk.t_end)
+        # A receipt whose deadline falls inside the next chunk would leave only at that chunk's
+        # end, up to a chunk late: issue it now instead.
+        next_end = 2 * chunk.t_end - chunk.t_start
+        issued += self._expire(next_end - RECEIPT_SLACK_S, chunk.t_end, strict=True)
         # A receipt leaves the engine when this call returns, after it has seen the whole chunk:
         # that is its stream time, even when the decision fell earlier in the chunk.
         for receipt in issued:
@@ -718,11 +723,14 @@ class Engine:
                 issued.append(self._receipt(account_id, exit_t, t))
         return issued
 
-    def _expire(self, t: float) -> list[dict[str, Any]]:
+    def _expire(self, t: float, now: float | None = None,
+                strict: bool = False) -> list[dict[str, Any]]:
         issued = []
         for account_id, exit_t in list(self._waiting.items()):
-            if exit_t + RECEIPT_DEADLINE_S <= t:
-                issued.append(self._receipt(account_id, exit_t, exit_t + RECEIPT_DEADLINE_S))
+            due = exit_t + RECEIPT_DEADLINE_S
+            if due < t or (due == t and not strict):
+                at = exit_t + RECEIPT_DEADLINE_S if now is None else now
+                issued.append(self._receipt(account_id, exit_t, at))
         return issued
 
     def _receipt(self, account_id: str, exit_t: float, emitted_t: float) -> dict[str, Any]:
