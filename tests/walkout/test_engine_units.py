@@ -201,3 +201,25 @@ def test_a_receipt_held_back_by_an_open_plate_leaves_within_a_second_of_the_exit
     _, receipts = run(s.recording(), seconds=0.5)
     (receipt,) = [r for r in receipts if r["account_id"] == "a1"]
     assert receipt["emitted_t"] - receipt["exit_t"] <= 1.0
+
+
+def test_a_put_waits_for_the_take_its_hand_made_on_a_plate_still_open() -> None:
+    """a1 takes chips from the top shelf while a2's hand lingers just off that plate, so it
+    stays open; a1 puts the chips down on the bottom shelf before it closes. The put is
+    explained once the take is known: the chips a1 put down are the chips a1 took."""
+    stock = {(0, 0): {"chips": 6}, (2, 0): {"cola": 10}, (2, 3): {"diet": 10}}
+    s = Scene(make_store(PRODUCTS, stock), 30.0)
+    s.person(1, "a1", 1.0, 25.0, x=0.2)
+    s.person(2, "a2", 1.0, 25.0, x=0.4)
+    s.reach(1, 2, 0, 4.0, 5.2)
+    s.step(2, 0, 5.0, -160.0)
+    hover = plate_front(s.store, 2, 0) + np.array([0.0, -0.13, 0.0])
+    s._reaches.append((2, 4.6, 12.0, hover, "l"))
+    s.move(1, 6.0, 1.4)
+    s.reach(1, 0, 3, 8.0, 9.0)
+    s.step(0, 3, 8.6, +160.0)
+    engine, receipts = run(s.recording(), seconds=0.5)
+    assert items(receipts, "a1") == {}
+    assert items(receipts, "a2") == {}
+    chips = engine.layout.skus.index("chips")
+    assert engine.stock[s.plate(0, 3), chips] == 1

@@ -169,18 +169,27 @@ class Engine:
             self._resolve(change)
 
     def _put_blocked(self, change: LoadChange, t: float) -> bool:
-        """A put waits while a neighbouring plate that started moving first is still open."""
+        """A put waits while a plate that started moving first is still open, if that plate
+        is a neighbour on its shelf or the hands on this plate were on that one too: what they
+        put down may be what they took there, and the take must be known first."""
         if t - change.t_close > PUT_WAIT_S:
             return False
         lay = self.layout
+        putters: set[int] | None = None
         for iv in self._intervals:
-            open_then = iv.start < change.t_close and iv.start <= t < iv.end
+            # a change closing at t may still be unresolved at t (other events at t first)
+            open_then = iv.start < change.t_close and iv.start <= t <= iv.end
             if iv.plate == change.plate or not open_then:
                 continue
-            if lay.shelf_key[iv.plate] != lay.shelf_key[change.plate]:
-                continue
-            gap = np.linalg.norm(lay.center[iv.plate] - lay.center[change.plate])
-            if gap <= SAME_GROUP_M:
+            if lay.shelf_key[iv.plate] == lay.shelf_key[change.plate]:
+                gap = np.linalg.norm(lay.center[iv.plate] - lay.center[change.plate])
+                if gap <= SAME_GROUP_M:
+                    return True
+            if putters is None:
+                putters = set(self.people.contact_spans(
+                    change.plate, change.t_start - ATTRIBUTION_LEAD_S, change.t_settle))
+            if putters and self.people.was_near(putters, iv.plate, iv.start - 1.0,
+                                                change.t_close):
                 return True
         return False
 
