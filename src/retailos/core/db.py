@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     DateTime,
     Engine,
     MetaData,
@@ -114,8 +115,10 @@ def make_engine(url: str, **kw: Any) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    # Requests are admitted up to pool_size (api.routing); each may hold a second connection
+    # for an autonomous transaction, so the overflow must cover one more per admitted request.
     kw.setdefault("pool_size", 20)
-    kw.setdefault("max_overflow", 20)
+    kw.setdefault("max_overflow", kw["pool_size"])
     kw.setdefault("pool_pre_ping", True)
     return create_engine(url, **kw)
 
@@ -140,6 +143,25 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def autonomous(session: Session) -> Iterator[Session]:
+    """A transaction of its own beside `session`'s, committed on leaving whatever becomes of the
+    request's: for a short claim that others must see at once and whose row locks must not be
+    held for the rest of a long request (a stock hold taken before a payment is authorised).
+
+    On SQLite the request's transaction already holds the one write lock, so a second writer
+    would wait for it forever: there the work joins `session`'s transaction and lives or dies
+    with it. Undoing autonomous work after a failure is the caller's business.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite":
+        yield session
+        return
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    with Session(engine, expire_on_commit=False) as own, own.begin():
+        yield own
 
 
 def upsert_insert(session: Session, table: Any) -> postgresql.Insert | sqlite.Insert:

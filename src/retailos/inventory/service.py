@@ -24,6 +24,7 @@ from sqlalchemy import (
     CursorResult,
     Result,
     Select,
+    Update,
     bindparam,
     case,
     cast,
@@ -36,7 +37,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from retailos.catalog import service as catalog
 from retailos.core.clock import Clock
@@ -397,25 +398,14 @@ def reserve(
             remaining -= units
     give_back_expired = any(row.expired for row, _ in picked)
 
-    # One guarded UPDATE for all rows: each row must have the units, and NOT EXISTS makes it
-    # all-or-nothing, so the row count is either every row or none.
-    other = aliased(Stock)
-    free_now: ColumnElement[int] = Stock.on_hand - Stock.allocated - Stock.reserved
-    free_other: ColumnElement[int] = other.on_hand - other.allocated - other.reserved
-    new_reserved: ColumnElement[int] = Stock.reserved + case(take, value=Stock.id)
-    if give_back_expired:
-        free_now = free_now + _expired_reserved(Stock, now)
-        free_other = free_other + _expired_reserved(other, now)
-        new_reserved = new_reserved - _expired_reserved(Stock, now)
-    short = exists().where(other.id.in_(take), free_other < case(take, value=other.id))
-    result = session.execute(
-        update(Stock)
-        .where(Stock.id.in_(take), free_now >= case(take, value=Stock.id), ~short)
-        .values(reserved=new_reserved, updated_at=now)
-        .execution_options(synchronize_session=False)
+    # One UPDATE run for every row at once (compiled once, one round trip): a row gains its
+    # units only if they are still free. Under our locks they are; the count is a guard.
+    result = session.connection().execute(
+        _RESERVE_RECLAIMING if give_back_expired else _RESERVE,
+        [{"stock_id": stock_id, "units": units, "now": now} for stock_id, units in take.items()],
     )
     if _rowcount(result) != len(take):
-        # Only when a concurrent expiry changed what the lock read; nothing was written.
+        # Cannot happen under the locks; the error rolls back what the statement wrote.
         sku_id = next(iter(wanted))
         raise _out_of_stock(sku_id, wanted[sku_id], 0)
     if give_back_expired:
@@ -432,7 +422,7 @@ def reserve(
         id=hold_id, tenant_id=tenant_id, ref=ref, status="active", expires_at=expires_at,
         created_at=now,
     ))
-    session.execute(insert(HoldLine), [
+    session.connection().execute(insert(HoldLine), [
         {"id": new_id("hln"), "tenant_id": tenant_id, "hold_id": hold_id, "stock_id": row.id,
          "sku_id": row.sku_id, "location_id": row.location_id, "quantity": units,
          "status": "reserved", "expires_at": expires_at, "order_id": None, "updated_at": now}
@@ -484,31 +474,24 @@ def allocate(
         status = "expired" if hold.status == "active" else hold.status
         raise Conflict(f"hold {hold_id} is {status}", hold_id=hold_id, current_status=status)
     units = _per_stock((line.stock_id, line.quantity) for line in lines)
-    session.execute(
-        update(Stock)
-        .where(Stock.id.in_(units))
-        .values(reserved=Stock.reserved - case(units, value=Stock.id),
-                allocated=Stock.allocated + case(units, value=Stock.id), updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
     held_skus = {line.sku_id for line in lines}
-    session.execute(
-        update(HoldLine)
-        .where(HoldLine.tenant_id == tenant_id, HoldLine.hold_id == hold_id,
-               HoldLine.status == "reserved")
-        .values(status="allocated", updated_at=now, order_id=case(
-            {s: o for s, o in order_refs.items() if s in held_skus}, value=HoldLine.sku_id))
-        .execution_options(synchronize_session=False)
-    )
+    connection = session.connection()
+    connection.execute(_ALLOCATE_STOCK, [
+        {"stock_id": stock_id, "units": n, "now": now} for stock_id, n in units.items()])
+    connection.execute(_ALLOCATE_LINES, [
+        {"hold": hold_id, "sku": sku_id, "order": order_id, "now": now}
+        for sku_id, order_id in order_refs.items() if sku_id in held_skus])
 
 
 def release(session: Session, clock: Clock, tenant_id: str, hold_id: str) -> None:
-    """Give back a hold's reserved units (compensation). Releasing twice, or a hold that was
-    allocated or has expired, changes nothing."""
+    """Give back a hold's reserved units (compensation). Releasing twice, a hold that was
+    allocated or has expired, or one that never committed (rolled back with the transaction that
+    took it) changes nothing."""
     _lock_stock(session, select(HoldLine.stock_id).where(
         HoldLine.tenant_id == tenant_id, HoldLine.hold_id == hold_id))
-    hold = _hold(session, tenant_id, hold_id)
-    if hold.status == "active":
+    status = session.scalar(
+        select(Hold.status).where(Hold.id == hold_id, Hold.tenant_id == tenant_id))
+    if status == "active":
         _give_back(session, clock.now(), [hold_id], "released")
 
 
@@ -823,7 +806,7 @@ def _rowcount(result: Result[Any]) -> int:
     return typing_cast(CursorResult[Any], result).rowcount
 
 
-def _expired_reserved(stock: Any, now: datetime) -> ColumnElement[int]:
+def _expired_reserved(stock: Any, now: datetime | ColumnElement[datetime]) -> ColumnElement[int]:
     """Units of a stock row still counted as reserved by holds that expired at `now`."""
     return (
         select(cast(func.coalesce(func.sum(HoldLine.quantity), 0), BigInteger))
@@ -832,6 +815,33 @@ def _expired_reserved(stock: Any, now: datetime) -> ColumnElement[int]:
         .correlate(stock)
         .scalar_subquery()
     )
+
+
+def _reserve_statement(reclaiming: bool) -> Update:
+    """Reserve :units of stock row :stock_id if they are free at :now; `reclaiming` also gives
+    back the units of the row's expired holds. Run once per row by one executemany."""
+    free: ColumnElement[int] = Stock.on_hand - Stock.allocated - Stock.reserved
+    reserved: ColumnElement[int] = Stock.reserved + bindparam("units")
+    if reclaiming:
+        expired = _expired_reserved(Stock, bindparam("now", type_=UTCDateTime()))
+        free, reserved = free + expired, reserved - expired
+    return (update(Stock)
+            .where(Stock.id == bindparam("stock_id"), free >= bindparam("units"))
+            .values(reserved=reserved, updated_at=bindparam("now")))
+
+
+_RESERVE, _RESERVE_RECLAIMING = _reserve_statement(False), _reserve_statement(True)
+_ALLOCATE_STOCK = (
+    update(Stock).where(Stock.id == bindparam("stock_id"))
+    .values(reserved=Stock.reserved - bindparam("units"),
+            allocated=Stock.allocated + bindparam("units"), updated_at=bindparam("now"))
+)
+_ALLOCATE_LINES = (
+    update(HoldLine)
+    .where(HoldLine.hold_id == bindparam("hold"), HoldLine.sku_id == bindparam("sku"),
+           HoldLine.status == "reserved")
+    .values(status="allocated", order_id=bindparam("order"), updated_at=bindparam("now"))
+)
 
 
 def _lock_stock(session: Session, stock_ids: Select[Any]) -> None:

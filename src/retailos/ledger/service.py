@@ -18,7 +18,7 @@ from sqlalchemy import Select, Table, case, func, select, tuple_, update
 from sqlalchemy.orm import Session, aliased
 
 from retailos.core.clock import Clock
-from retailos.core.db import upsert_insert
+from retailos.core.db import autonomous, upsert_insert
 from retailos.core.errors import Conflict, InvalidInput, NotFound
 from retailos.core.ids import new_id
 from retailos.core.money import Money
@@ -118,19 +118,16 @@ def _move_balances(
     """Add each delta to its account in one guarded atomic UPDATE; return the account ids.
 
     The rows are locked in id order, so two postings that share accounts queue instead of
-    deadlocking. On PostgreSQL the accounts are opened (if new) before any lock is taken: a
-    posting that held a lock while waiting on another's uncommitted new account could close a
-    cycle. SQLite has one writer at a time, so it opens only the missing ones, afterwards.
-    Steady state: two statements on SQLite, three on PostgreSQL, however many accounts.
+    deadlocking. Accounts are opened on first use in an autonomous transaction that commits at
+    once: no transaction ever holds an uncommitted new account, so one that holds balance locks
+    never waits on another's new account (a cycle), and postings to existing accounts never wait
+    on an insert. Steady state: two statements, however many accounts.
     """
-    concurrent = session.get_bind().dialect.name == "postgresql"
-    if concurrent:
-        _create_accounts(session, clock, currency, list(deltas))
     ids = _lock_accounts(session, currency, list(deltas))
     missing = [key for key in deltas if key not in ids]
     if missing:
-        assert not concurrent, "an account vanished after it was opened"
-        _create_accounts(session, clock, currency, missing)
+        with autonomous(session) as own:
+            _create_accounts(own, clock, currency, missing)
         ids.update(_lock_accounts(session, currency, missing))
     table = cast(Table, LedgerAccount.__table__)
     moved = session.execute(

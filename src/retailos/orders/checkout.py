@@ -6,18 +6,23 @@ The steps, each undone by its compensation if a later one fails (see `workflow`)
 2. claim       the order group, its orders and lines are inserted and flushed first: the unique
                (tenant, Idempotency-Key) and (tenant, cart) rows make a concurrent replay wait
                here and then find the first result, before it could charge anything
-3. reserve     a short stock hold, all or nothing             undo: release the hold
-4. allocate    the hold becomes allocations to the orders      undo: deallocate the orders
-5. authorise   the provider authorises the total, and captures   undo: void the authorisation,
+3. reserve     a short stock hold, all or nothing, committed      undo: release the hold
+               at once in a transaction of its own
+4. authorise   the provider authorises the total, and captures   undo: void the authorisation,
                it at once unless the card awaits confirmation          or refund the capture
-6. publish     orders and lines with their final status; order_group.created, order.placed
+5. publish     orders and lines with their final status; order_group.created, order.placed
                (and order.paid) to the outbox
+6. allocate    the hold becomes allocations to the orders
 7. post        the ledger sale and billing usage per paid order
 8. flush       every row reaches the database inside the workflow, so a constraint failure is
                still compensated; what is left is the commit itself
 
 Database steps need no compensation of their own: the request's unit of work rolls them back
-with the failure. The provider is outside our transaction, so step 5 undoes itself.
+with the failure. The provider is outside our transaction, so step 4 undoes itself, and so is
+the hold: it commits on its own (`core.db.autonomous`) so that no row lock on popular stock is
+held while the provider answers, which can take seconds. Every lock on shared rows (stock,
+ledger balances) is taken in the last steps, just before the commit. A hold left by a crash
+expires (`inventory.expire_holds`).
 The authorisation's idempotency key is derived from the checkout's Idempotency-Key, so a retry
 after a crash (or a failed commit) reuses the same authorisation instead of charging twice.
 The statement count does not depend on the number of lines: every step works on all lines at once.
@@ -38,7 +43,7 @@ from retailos.billing import service as billing
 from retailos.catalog import service as catalog
 from retailos.catalog.service import SaleableVariant
 from retailos.core.clock import Clock
-from retailos.core.db import insert_once
+from retailos.core.db import autonomous, insert_once
 from retailos.core.errors import Conflict, InvalidInput
 from retailos.core.ids import new_id
 from retailos.core.money import Money
@@ -234,24 +239,26 @@ def _existing_group(
 def reserve_stock(st: CheckoutState) -> None:
     assert st.group is not None
     ttl = timedelta(minutes=get_settings().reservation_minutes)
-    st.hold_id = inventory.reserve(st.session, st.clock, st.tenant_id,
-                                   sorted(st.quantities.items()), st.group.id, ttl)
+    with autonomous(st.session) as own:
+        st.hold_id = inventory.reserve(own, st.clock, st.tenant_id,
+                                       sorted(st.quantities.items()), st.group.id, ttl)
 
 
 def release_stock(st: CheckoutState) -> None:
-    if st.hold_id is not None:
-        inventory.release(st.session, st.clock, st.tenant_id, st.hold_id)
+    """Give the hold back. The request's transaction fails with the step, so it is rolled back
+    first: its allocation may hold the very stock rows the release must lock. (On SQLite the
+    hold was part of that transaction and is gone with it.) The last compensation to run."""
+    if st.hold_id is None:
+        return
+    st.session.rollback()
+    with autonomous(st.session) as own:
+        inventory.release(own, st.clock, st.tenant_id, st.hold_id)
 
 
 def allocate_stock(st: CheckoutState) -> None:
     assert st.hold_id is not None
     order_of = {x.sku_id: x.order_id for x in st.lines}
     inventory.allocate(st.session, st.clock, st.tenant_id, st.hold_id, order_of)
-
-
-def deallocate_stock(st: CheckoutState) -> None:
-    for order in st.orders:
-        inventory.deallocate(st.session, st.clock, st.tenant_id, order.id)
 
 
 def authorisation_key(tenant_id: str, checkout_key: str, attempt: int) -> str:
@@ -396,9 +403,9 @@ def workflow() -> Workflow[CheckoutState]:
         Step("price", price_lines),
         Step("claim", create_order_group),
         Step("reserve", reserve_stock, release_stock),
-        Step("allocate", allocate_stock, deallocate_stock),
         Step("authorise", authorise_payment, undo_payment),
         Step("publish", publish_events),
+        Step("allocate", allocate_stock),
         Step("post", post_sale),
         Step("flush", flush),
     ])
