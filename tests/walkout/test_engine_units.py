@@ -223,3 +223,22 @@ def test_a_put_waits_for_the_take_its_hand_made_on_a_plate_still_open() -> None:
     assert items(receipts, "a2") == {}
     chips = engine.layout.skus.index("chips")
     assert engine.stock[s.plate(0, 3), chips] == 1
+
+
+def test_units_taken_in_one_reach_go_back_together_rather_than_as_one_lookalike() -> None:
+    """a1 takes three chips in one reach (480.6 g) and one jar (480.1 g), then leaves 480.1 g
+    on the chips plate. One unit is likelier a priori than three, but the three chips were
+    taken together and go back together just as readily: with the chips' plate and their
+    weight both fitting, those are the three chips, and a1 pays for the jar."""
+    products = [*PRODUCTS, ("jar", 482.0, 4.0)]
+    stock = {(1, 0): {"chips": 10}, (1, 1): {"jar": 6}}
+    s = Scene(make_store(products, stock), 30.0)
+    s.person(1, "a1", 1.0, 25.0, x=0.4)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -480.6)
+    s.reach(1, 1, 1, 8.0, 9.2)
+    s.step(1, 1, 9.0, -480.1)
+    s.reach(1, 1, 0, 14.0, 15.2)
+    s.step(1, 0, 15.0, +480.1)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {"jar": 1}

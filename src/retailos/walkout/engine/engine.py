@@ -43,6 +43,7 @@ STRANGER_WEIGHT = 0.02
 # their hands when they put one back, against their own (hand-offs are rarer than picks).
 OTHERS_UNIT_SHARE = 0.3
 RESTOCK_UNIT_PENALTY = 0.2
+WHOLE_REACH_PUT = 0.5  # a put-back returns all the units one reach took that are still held
 # Two hands in one multi-unit pick: the log-likelihood of a non-toucher's closest wrist distance
 # (roughly flat over 2 m), and the prior that a second person took part in one load change.
 LOG_BYSTANDER_DENSITY = float(np.log(0.5))
@@ -533,12 +534,45 @@ class Engine:
                 sku_lp += np.log1p(planned)
                 held = carts[:, skus].sum(axis=0)
                 over = np.maximum(n_units[None, :] - np.maximum(held, 1)[:, None], 0)
-                lp = sku_lp[:, None] + count_logprior(MAX_RESTOCK_UNITS)[None, :] - 3.0 * over
+                lp = sku_lp[:, None] + self._put_count_logprior(skus, accounts, holding)
+                lp -= 3.0 * over
                 if change is not None:
                     fit = self._held_unit_loglik(change, skus, accounts, holding)
                     lp[:, : fit.shape[1]] += fit
             columns.append(lp)
         return np.stack(columns, axis=2)
+
+    def _put_count_logprior(
+        self, skus: np.ndarray, accounts: list[str], holding: np.ndarray
+    ) -> np.ndarray:
+        """[len(skus), M] log prior of putting down m units of a sku, m = 1..M.
+
+        Units taken together in one reach tend to go back together: for a sku the person may
+        hold, a put is (WHOLE_REACH_PUT) all the units still held from one earlier reach, of
+        the reaches the person may hold units from, or else any count as for a pick.
+        """
+        count_lp = np.tile(count_logprior(MAX_RESTOCK_UNITS), (len(skus), 1))
+        whole = np.zeros((len(skus), MAX_RESTOCK_UNITS))
+        slot = {int(s): i for i, s in enumerate(skus.tolist())}
+        for a, h in zip(accounts, holding, strict=True):
+            if h <= STRANGER_WEIGHT:
+                continue
+            for s, groups in self.held_units.get(a, {}).items():
+                i = slot.get(s)
+                if i is None:
+                    continue
+                for g in groups:
+                    if 0 < g[3] <= MAX_RESTOCK_UNITS:
+                        whole[i, int(g[3]) - 1] += h
+        held = whole.sum(axis=1) > 0
+        if not held.any():
+            return count_lp
+        share = whole[held] / whole[held].sum(axis=1, keepdims=True)
+        log_z = float(np.log(np.exp(count_logprior(MAX_RESTOCK_UNITS)).sum()))
+        with np.errstate(divide="ignore"):
+            count_lp[held] = np.logaddexp(np.log1p(-WHOLE_REACH_PUT) + count_lp[held],
+                                          np.log(WHOLE_REACH_PUT) + log_z + np.log(share))
+        return count_lp
 
     def _held_unit_loglik(
         self, change: LoadChange, skus: np.ndarray, accounts: list[str], weights: np.ndarray
