@@ -6,6 +6,12 @@ Then, on the same cluster and at the same client count, it runs pgbench's TPC-B.
 orders/s, p50 and p99 latency, pgbench's TPS and their ratio. A benchmark, never a test.
 
     .venv/bin/python bench/orders.py [--clients 8] [--seconds 30] [--workers 2]
+                                     [--processor-latency 0.1] [--flash-sale]
+
+--processor-latency makes the test card processor answer each call after that many seconds, as
+a real one across the internet does (Stripe's API answers in about 0.1-0.5 s). --flash-sale puts
+one unit of the same product in every basket (a promoted item everyone buys): every checkout
+then contends for that product's stock row.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import time
 import uuid
 from itertools import islice
 from pathlib import Path
+from typing import cast
 
 import httpx
 
@@ -122,6 +129,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
                         help="uvicorn worker processes")
     parser.add_argument("--baskets", type=int, default=2000)
+    parser.add_argument("--processor-latency", type=float, default=0.0,
+                        help="seconds the test processor takes per call")
+    parser.add_argument("--flash-sale", action="store_true",
+                        help="every basket also holds one unit of the same product")
     args = parser.parse_args()
 
     baskets = ten_line_baskets(args.baskets)
@@ -138,8 +149,15 @@ def main() -> None:
                        for code, qty in basket if code in variant_of]}
             for i, basket in enumerate(baskets)
         ]
+        if args.flash_sale:
+            promoted = baskets[0][0][0]
+            for body, basket in zip(bodies, baskets, strict=True):
+                if promoted not in dict(basket):
+                    lines = cast(list[dict[str, object]], body["lines"])
+                    body["lines"] = [*lines, {"sku_id": variant_of[promoted], "quantity": 1}]
         port = free_port()
-        env = {**os.environ, "RETAILOS_DATABASE_URL": url, "RETAILOS_LOG_LEVEL": "WARNING"}
+        env = {**os.environ, "RETAILOS_DATABASE_URL": url, "RETAILOS_LOG_LEVEL": "WARNING",
+               "RETAILOS_PAYMENTS_TEST_LATENCY_SECONDS": str(args.processor_latency)}
         import subprocess
 
         server = subprocess.Popen(
@@ -162,7 +180,9 @@ def main() -> None:
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     print(f"orders placed: {orders} in {wall:.1f} s, {LINES}-line baskets, "
-          f"{args.clients} clients, {args.workers} workers; answers {dict(sorted(codes.items()))}")
+          f"{args.clients} clients, {args.workers} workers, processor latency "
+          f"{args.processor_latency:g} s{', flash sale' if args.flash_sale else ''}; "
+          f"answers {dict(sorted(codes.items()))}")
     print(f"orders/s: {rate:.1f}")
     print(f"latency p50: {q[49] * 1000:.0f} ms, p99: {q[98] * 1000:.0f} ms")
     print(f"pgbench TPC-B tps: {tps:.1f} ({args.clients} clients)")
