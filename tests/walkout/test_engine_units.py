@@ -242,3 +242,22 @@ def test_units_taken_in_one_reach_go_back_together_rather_than_as_one_lookalike(
     s.step(1, 0, 15.0, +480.1)
     _, receipts = run(s.recording())
     assert items(receipts, "a1") == {"jar": 1}
+
+
+def test_a_unit_put_back_where_it_was_taken_is_likelier_the_one_taken_there() -> None:
+    """a1 takes a cola that stood on the chips plate (365.0 g) and a diet from its own plate
+    (365.6 g), then leaves 365.6 g on the chips plate. By weight that is a shade more the
+    diet, but a unit is put back where it was taken far more often than on any one other
+    plate: it is the cola, and a1 pays for the diet."""
+    stock = {(1, 0): {"cola": 10}, (1, 1): {"diet": 10}, (1, 2): {"chips": 6, "cola": 2}}
+    planogram = {"cola": [(1, 0)], "diet": [(1, 1)], "chips": [(1, 2)]}
+    s = Scene(make_store(PRODUCTS, stock, planogram=planogram), 30.0)
+    s.person(1, "a1", 1.0, 25.0, x=0.6)
+    s.reach(1, 1, 2, 4.0, 5.2)
+    s.step(1, 2, 5.0, -365.0)
+    s.reach(1, 1, 1, 8.0, 9.2)
+    s.step(1, 1, 9.0, -365.6)
+    s.reach(1, 1, 2, 14.0, 15.2)
+    s.step(1, 2, 15.0, +365.6)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {"diet": 1}

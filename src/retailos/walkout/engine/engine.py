@@ -44,6 +44,10 @@ STRANGER_WEIGHT = 0.02
 OTHERS_UNIT_SHARE = 0.3
 RESTOCK_UNIT_PENALTY = 0.2
 WHOLE_REACH_PUT = 0.5  # a put-back returns all the units one reach took that are still held
+# A unit put back goes to the plate it was taken from about half the time; otherwise to any of
+# about ten plates within reach. Relative to a unit from this plate, one from elsewhere is
+# this likely to be the one put down here:
+ELSEWHERE_PUT = (1 - 0.5) / 10 / 0.5
 # Two hands in one multi-unit pick: the log-likelihood of a non-toucher's closest wrist distance
 # (roughly flat over 2 m), and the prior that a second person took part in one load change.
 LOG_BYSTANDER_DENSITY = float(np.log(0.5))
@@ -87,7 +91,8 @@ class Engine:
         self.stock = self.layout.initial_stock.astype(np.int64).copy()
         self.carts: dict[str, np.ndarray] = {}
         # account -> sku -> the units it holds, one entry per reach that took them:
-        # [grams the reach moved, variance of that reading, units moved, units still held]
+        # [grams the reach moved, variance of that reading, units moved, units still held,
+        #  plate they came from]
         self.held_units: dict[str, dict[int, list[list[float]]]] = {}
         # the latest explained load changes with their runner-up margins, for diagnostics
         self.decisions: deque[dict[str, Any]] = deque(maxlen=DECISIONS_KEPT)
@@ -492,7 +497,7 @@ class Engine:
     def _group_fit(self, sku: int, group: list[float] | np.ndarray, m: float,
                    grams: float, noise: float) -> np.ndarray:
         """Log density of `grams` put down as m units of one earlier reach's group
-        [grams taken, reading variance, units taken, units held]: m of the n units share
+        [grams taken, reading variance, units taken, units held, plate]: m of the n units share
         m/n of the group's grams, give or take how unevenly units weigh."""
         g = np.atleast_2d(np.asarray(group, dtype=np.float64))
         total, var, n = g[:, 0], g[:, 1], g[:, 2]
@@ -527,14 +532,14 @@ class Engine:
                 lp = restock_lp[:, None] - RESTOCK_UNIT_PENALTY * (n_units[None, :] - 1)
             else:
                 holding = self._holding_weights(person.account_id, tid, accounts)
-                weighted = holding @ carts
+                weighted = (holding @ carts) * self._origin_factor(plate, accounts, holding)
                 total = weighted.sum()
                 known = weighted[skus] / total if total > 0 else weighted[skus]
                 sku_lp = np.log((1 - STRAY_PUT) * known + STRAY_PUT / lay.n_skus)
                 sku_lp += np.log1p(planned)
                 held = carts[:, skus].sum(axis=0)
                 over = np.maximum(n_units[None, :] - np.maximum(held, 1)[:, None], 0)
-                lp = sku_lp[:, None] + self._put_count_logprior(skus, accounts, holding)
+                lp = sku_lp[:, None] + self._put_count_logprior(plate, skus, accounts, holding)
                 lp -= 3.0 * over
                 if change is not None:
                     fit = self._held_unit_loglik(change, skus, accounts, holding)
@@ -542,8 +547,20 @@ class Engine:
             columns.append(lp)
         return np.stack(columns, axis=2)
 
+    def _origin_factor(self, plate: int, accounts: list[str], holding: np.ndarray) -> np.ndarray:
+        """[S]: per sku, how likely the units held of it are, on average, to be put down on this
+        plate given where each was taken (1 for units from this plate, ELSEWHERE_PUT else)."""
+        mass = np.zeros(self.layout.n_skus)
+        here = np.zeros(self.layout.n_skus)
+        for a, h in zip(accounts, holding, strict=True):
+            for s, groups in self.held_units.get(a, {}).items():
+                for g in groups:
+                    mass[s] += h * g[3]
+                    here[s] += h * g[3] * _origin_weight(g, plate)
+        return np.where(mass > 0, here / np.where(mass > 0, mass, 1.0), 1.0)
+
     def _put_count_logprior(
-        self, skus: np.ndarray, accounts: list[str], holding: np.ndarray
+        self, plate: int, skus: np.ndarray, accounts: list[str], holding: np.ndarray
     ) -> np.ndarray:
         """[len(skus), M] log prior of putting down m units of a sku, m = 1..M.
 
@@ -563,7 +580,7 @@ class Engine:
                     continue
                 for g in groups:
                     if 0 < g[3] <= MAX_RESTOCK_UNITS:
-                        whole[i, int(g[3]) - 1] += h
+                        whole[i, int(g[3]) - 1] += h * _origin_weight(g, plate)
         held = whole.sum(axis=1) > 0
         if not held.any():
             return count_lp
@@ -619,7 +636,8 @@ class Engine:
         # per sku and m: log of the holding-weighted mean over the groups that hold m units
         top = np.maximum.reduceat(unit_ll, starts, axis=0)
         base = np.where(np.isfinite(top), top, 0.0)
-        weight = table[:, 1:2] * k * ok
+        origin = np.where(table[:, 6:7] == change.plate, 1.0, ELSEWHERE_PUT)
+        weight = table[:, 1:2] * origin * k * ok
         mass = np.add.reduceat(weight * np.exp(unit_ll - base[seg]), starts, axis=0)
         share = np.add.reduceat(weight, starts, axis=0)
         held = share > 0
@@ -669,10 +687,10 @@ class Engine:
                 reading = (count * float(self.layout.unit_weight[sku]),
                            count * float(self.layout.unit_sd[sku]) ** 2)
             groups = self.held_units.setdefault(account, {}).setdefault(sku, [])
-            groups.append([reading[0], reading[1], float(count), float(count)])
+            groups.append([reading[0], reading[1], float(count), float(count), float(plate)])
 
     def _drop_units(self, account: str, sku: int, count: int,
-                    reading: tuple[float, float] | None) -> None:
+                    reading: tuple[float, float] | None, plate: int = -1) -> None:
         """Forget `count` held units of sku on the account: from the reaches whose units
         best match what was put down."""
         groups = [g for g in self.held_units.get(account, {}).get(sku, []) if g[3] > 0]
@@ -682,7 +700,8 @@ class Engine:
                 g = groups[-1]
             else:
                 fits = [float(self._group_fit(sku, g, min(left, g[3]), reading[0] * min(
-                    left, g[3]) / count, reading[1])[0]) for g in groups]
+                    left, g[3]) / count, reading[1])[0]) + np.log(_origin_weight(g, plate))
+                    for g in groups]
                 g = groups[int(np.argmax(fits))]
             take = min(left, int(g[3]))
             g[3] -= take
@@ -690,7 +709,7 @@ class Engine:
             groups = [h for h in groups if h[3] > 0]
 
     def _whose_unit(self, account: str, tid: int, sku: int, count: int,
-                    reading: tuple[float, float]) -> str | None:  # fmt: skip
+                    reading: tuple[float, float], plate: int) -> str | None:  # fmt: skip
         """The open account whose units of sku this person most likely put back: how likely
         they are to hold that account's units, times how well the units it holds match."""
         accounts = [a for a, cart in self.carts.items()
@@ -705,6 +724,7 @@ class Engine:
                 continue  # units pass only between people who came close
             table = np.array(groups)
             ll = self._group_fit(sku, table, count, reading[0], reading[1]) + np.log(table[:, 3])
+            ll += np.log(np.where(table[:, 4] == plate, 1.0, ELSEWHERE_PUT))
             score = float(np.log(h if a == account else h * OTHERS_UNIT_SHARE)
                           + np.logaddexp.reduce(ll))
             if score > best_score:
@@ -722,14 +742,14 @@ class Engine:
         left = count
         own = self.carts[account]
         if reading is not None:
-            holder = self._whose_unit(account, tid, sku, count, reading)
+            holder = self._whose_unit(account, tid, sku, count, reading, plate)
             if holder is not None and holder != account:
                 self.carts[holder][sku] -= count
-                self._drop_units(holder, sku, count, reading)
+                self._drop_units(holder, sku, count, reading, plate)
                 return
         take = min(left, int(own[sku]))
         own[sku] -= take
-        self._drop_units(account, sku, take, reading)
+        self._drop_units(account, sku, take, reading, plate)
         left -= take
         if left == 0:
             return
@@ -790,6 +810,12 @@ class Engine:
                    "emitted_t": float(max(emitted_t, exit_t))}
         self.receipts.append(receipt)
         return receipt
+
+
+def _origin_weight(group: list[float], plate: int) -> float:
+    """How likely a held reach's units are to be put down on `plate`, relative to a reach
+    that took them from it."""
+    return 1.0 if int(group[4]) == plate else ELSEWHERE_PUT
 
 
 def _timing_density(r: float, sd: float) -> float:
