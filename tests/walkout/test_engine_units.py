@@ -261,3 +261,21 @@ def test_a_unit_put_back_where_it_was_taken_is_likelier_the_one_taken_there() ->
     s.step(1, 2, 15.0, +365.6)
     _, receipts = run(s.recording())
     assert items(receipts, "a1") == {"diet": 1}
+
+
+def test_a_take_and_a_put_by_two_of_one_family_in_one_change_are_both_explained() -> None:
+    """Two people on one account at the chips plate: one takes a bag of chips while the other
+    leaves there the cola the family took earlier. The plate gains 208 g, which no single
+    product explains; a take and a put together do, and the family pays for the chips."""
+    stock = {(1, 0): {"cola": 10}, (1, 2): {"chips": 6}}
+    s = Scene(make_store(PRODUCTS, stock), 30.0)
+    s.person(1, "a1", 1.0, 25.0, x=0.9)
+    s.person(2, "a1", 1.0, 25.0, x=0.3)
+    s.reach(2, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -368.0)
+    s.move(2, 8.0, 1.1)
+    s.reach(1, 1, 2, 13.8, 15.0)
+    s.reach(2, 1, 2, 14.0, 15.2, hand="l")
+    s.step(1, 2, 14.6, -160.0 + 368.0)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {"chips": 1}

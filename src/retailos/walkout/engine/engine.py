@@ -315,9 +315,10 @@ class Engine:
         self, change: LoadChange, loglik: np.ndarray, evidence: list[str], tids: list[int],
         single_logpost: float,
     ) -> list[tuple[str, int, int, int]] | None:
-        """Two people on different accounts both changed the plate within one load change:
-        each took a different product, or one took something while the other put something
-        back. Scored like the single-person hypotheses: the weight of both parts, each part's
+        """Two people both changed the plate within one load change: each took a different
+        product, or one took something while the other put something back (on one account
+        too: a put and a take in one change net out to a weight no single product explains).
+        Scored like the single-person hypotheses: the weight of both parts, each part's
         location prior (what is on the plate; what the person holds), both people's hand
         evidence and the prior against a second person. Returns [(kind, track, sku, count)] if
         that beats the best single explanation.
@@ -330,7 +331,7 @@ class Engine:
             return None
         a, b = strong[0], strong[1]
         pa, pb = self.people.persons.get(tids[a]), self.people.persons.get(tids[b])
-        if pa is None or pb is None or pa.account_id == pb.account_id:
+        if pa is None or pb is None:
             return None
         p = change.plate
         cands = np.flatnonzero((self.stock[p] > 0) | lay.planogram[p])
