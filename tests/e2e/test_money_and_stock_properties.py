@@ -127,27 +127,34 @@ def machine_for(template: Template) -> type[RuleBasedStateMachine]:
                                                         self.store.sku_ids)
                 assert min(levels.values()) >= 0
                 assert ledger.check(s) == []
-                taken = s.scalar(select(func.coalesce(
-                    func.sum(Payment.captured_amount - Payment.refunded_amount), 0))
-                    .where(Payment.tenant_id == self.store.tenant_id))
+                taken, kept = s.execute(select(
+                    func.coalesce(func.sum(Payment.captured_amount - Payment.refunded_amount), 0),
+                    func.coalesce(func.sum(Payment.processing_fee), 0))
+                    .where(Payment.tenant_id == self.store.tenant_id)).one()
                 owed, fees = s.execute(
                     select(func.coalesce(func.sum(Order.total - Order.refunded), 0),
                            func.coalesce(func.sum(Order.fee_total - Order.fees_returned), 0))
                     .where(Order.tenant_id == self.store.tenant_id, Order.paid_at.is_not(None))
                 ).one()
                 collected = self.cash(s, self.operator_id)
+                processing = self.balance(s, self.operator_id, "payment_processing")
                 held_for_store = self.cash(s, self.store.tenant_id)
-            # what the processor took = what paid orders still owe = the operator's cash,
-            # and the store's share of it is that cash less the platform's fees
-            assert taken == owed == collected, (taken, owed, collected)
+            # what the processor took = what paid orders still owe = the operator's cash plus
+            # the processor's charges (its expense), and the store's share of it is that less
+            # the platform's fees
+            assert taken == owed == collected + kept, (taken, owed, collected, kept)
+            assert processing == kept, (processing, kept)
             assert held_for_store == taken - fees, (held_for_store, taken, fees)
 
         @staticmethod
-        def cash(session: Any, tenant_id: str) -> int:
+        def balance(session: Any, tenant_id: str, account: str) -> int:
             from retailos.ledger import service as ledger
 
             books = ledger.balances(session, tenant_id, "USD")
-            return books["cash_clearing"].amount if "cash_clearing" in books else 0
+            return books[account].amount if account in books else 0
+
+        def cash(self, session: Any, tenant_id: str) -> int:
+            return self.balance(session, tenant_id, "cash_clearing")
 
     return Shop
 

@@ -65,6 +65,25 @@ def test_sale_books_revenue_tax_and_fees_on_both_sides(db: Database, clock: Manu
         assert service.check(s) == []
 
 
+def test_the_processors_charge_is_the_operators_expense(db: Database, clock: ManualClock) -> None:
+    with db.transaction() as s:
+        postings.sale(s, clock, store_tenant_id=STORE, operator_tenant_id=OPERATOR, ref="grp_p",
+                      gross=usd(1080), tax=usd(80), fees=usd(80), processing=usd(61))
+    with db.transaction() as s:
+        assert service.balances(s, STORE) == {  # the store's books do not see it
+            "cash_clearing": usd(1000), "platform_fees": usd(80), "revenue": usd(-1000),
+            "tax_payable": usd(-80),
+        }
+        assert service.balances(s, OPERATOR) == {
+            "cash_clearing": usd(1019), "payment_processing": usd(61),
+            "owed_to_tenants": usd(-1000), "fee_revenue:referral": usd(-80),
+        }
+        assert service.check(s) == []
+    with pytest.raises(InvalidInput, match="processing"), db.transaction() as s:
+        postings.sale(s, clock, store_tenant_id=STORE, operator_tenant_id=OPERATOR, ref="grp_n",
+                      gross=usd(1080), tax=usd(80), fees=usd(80), processing=usd(-1))
+
+
 def test_refund_returns_money_tax_and_part_of_the_fees(db: Database, clock: ManualClock) -> None:
     sell(db, clock, gross=1080, tax=80, fees=80)
     with db.transaction() as s:

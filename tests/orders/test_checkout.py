@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
+from retailos.billing import service as billing
 from retailos.catalog import service as catalog
 from retailos.core.clock import ManualClock
 from retailos.core.db import Database
 from retailos.core.errors import PaymentError
+from retailos.core.money import Money
 from retailos.ledger import service as ledger
 from retailos.orders import checkout
 from retailos.orders import service as orders
@@ -256,6 +259,35 @@ def test_a_failing_step_leaves_no_order_hold_or_entry_and_no_live_authorisation(
     reached_payment = STEPS.index(step) > STEPS.index("authorise") or (
         step == "authorise" and when == "after")
     assert len(made) == (1 if reached_payment else 0)
+
+
+def test_the_processors_charge_is_posted_with_the_sale_and_shows_in_the_pnl(
+    client: TestClient, db: Database, clock: ManualClock, store: Store, processor: TestProvider,
+    operator: Actor,
+) -> None:
+    group = place(client, store, 2, 3).json()
+    fee = processor.fee_for(Money(group["total"], "USD"))
+
+    payment = client.get(f"/v1/payments/{group['payment']['id']}", headers=store.headers).json()
+    assert payment["processing_fee"] == fee
+    today = clock.now().date()
+    with db.transaction() as s:
+        books = ledger.balances(s, operator.tenant_id, "USD")
+        assert books["payment_processing"] == Money(fee, "USD")
+        assert books["cash_clearing"] == Money(group["total"] - fee, "USD")
+        assert ledger.check(s) == []
+        pnl = billing.profit_and_loss(s, operator.tenant_id, today, today, "USD")
+    assert [(row.name, row.amount.amount) for row in pnl.costs] == [("payment_processing", fee)]
+
+
+def test_processing_shares_split_a_charge_by_order_totals_and_lose_no_cent() -> None:
+    def order(total: int) -> Any:
+        return SimpleNamespace(total=total)
+
+    assert checkout.processing_shares(100, [order(1), order(1), order(1)]) == [33, 33, 34]
+    assert checkout.processing_shares(59, [order(1000)]) == [59]
+    assert checkout.processing_shares(0, [order(5), order(7)]) == [0, 0]
+    assert checkout.processing_shares(10, []) == []
 
 
 def test_a_capture_the_provider_fails_voids_the_authorisation(

@@ -12,10 +12,11 @@ from sqlalchemy import select
 from retailos.core.clock import ManualClock
 from retailos.core.db import Database
 from retailos.core.errors import IllegalTransition
+from retailos.core.money import Money
 from retailos.core.outbox import OutboxEvent
 from retailos.ledger import service as ledger
+from retailos.orders import checkout, states
 from retailos.orders import service as orders
-from retailos.orders import states
 from retailos.payments import providers
 from retailos.payments import service as payments
 from retailos.payments.providers import TestProvider
@@ -233,8 +234,13 @@ def test_a_pending_payment_is_captured_when_confirmed_and_only_once(
     assert got["orders"][0]["status"] == "paid"
     assert charges(processor) == [("captured", 200, 200, 0)]
     _ledger_ok(db)
+    fee = processor.fee_for(Money(200, "USD"))
+    paid = client.get(f"/v1/payments/{payment_id}", headers=store.headers).json()
+    assert paid["processing_fee"] == fee
     with db.transaction() as s:
         assert ledger.balances(s, store.tenant_id)["revenue"].amount == -200
+        platform = ledger.balances(s, checkout.operator_id(s, store.tenant_id))
+        assert platform["payment_processing"].amount == fee
 
 
 def test_cancelling_an_unconfirmed_order_voids_the_payment(

@@ -56,6 +56,17 @@ def test_same_key_same_answer_and_one_charge(processor: TestProvider) -> None:
     assert processor.charge_count() == 1
 
 
+def test_a_capture_reports_the_processors_charge_and_a_replay_the_same(
+    processor: TestProvider,
+) -> None:
+    auth = processor.authorize(ten_dollars(), "4242424242424242", "k-fee")
+    captured = processor.capture(auth.provider_ref, ten_dollars(), "k-fee:capture")
+    assert captured.fee == 29 + 30  # 2.9% of $10.00, plus 30 cents
+    assert processor.capture(auth.provider_ref, ten_dollars(), "k-fee:capture") == captured
+    assert processor.fee_for(Money(1, USD)) == 30  # 0.029 cents round to none
+    assert processor.fee_for(Money(1_724, USD)) == 50 + 30  # 49.996 rounds up
+
+
 def test_key_reused_for_another_amount_is_rejected(processor: TestProvider) -> None:
     processor.authorize(ten_dollars(), "4242424242424242", "k-1")
     other = processor.authorize(Money(11_00, USD), "4242424242424242", "k-1")

@@ -3,7 +3,11 @@
 A sale of gross G (what the shopper paid, tax T included) with platform fees F:
 
     store:     cash_clearing  +(G-F)   platform_fees +F   revenue -(G-T)   tax_payable -T
-    operator:  cash_clearing  +G       owed_to_tenants -(G-F)   fee_revenue:<line> -F
+    operator:  cash_clearing  +(G-P)   owed_to_tenants -(G-F)   fee_revenue:<line> -F
+               payment_processing +P
+
+where P is what the payment processor kept of G as its charge: the operator collects the money
+and pays the processor (a refund does not give P back, as card processors keep their fee).
 
 A refund of A (tax T included) returning fees Fr is the same shape reversed:
 
@@ -77,26 +81,33 @@ def _store_and_operator_lines(
 def sale(
     session: Session, clock: Clock, *, store_tenant_id: str, operator_tenant_id: str, ref: str,
     gross: Money, tax: Money, fees: Money, fee_lines: Mapping[str, Money] | None = None,
+    processing: Money | None = None,
 ) -> JournalEntry:
-    """Money captured from a shopper for a store's order group: cash in at the operator, revenue
-    and tax payable for the store, platform fees charged to the store as fee revenue."""
-    _same_currency(gross, tax, fees)
+    """Money captured from a shopper for a store's order: cash in at the operator, revenue and
+    tax payable for the store, platform fees charged to the store as fee revenue, and the
+    processor's charge (if any) as the operator's expense."""
+    processing = processing if processing is not None else Money.zero(gross.currency)
+    _same_currency(gross, tax, fees, processing)
     if gross.amount <= 0:
         raise InvalidInput("a sale's gross amount must be positive", field="gross")
     if not 0 <= tax.amount <= gross.amount:
         raise InvalidInput("tax must be between zero and the gross amount", field="tax")
     if fees.amount < 0:
         raise InvalidInput("fees must not be negative", field="fees")
+    if processing.amount < 0:
+        raise InvalidInput("the processing cost must not be negative", field="processing")
     split = _split_fees(fees, fee_lines)
     lines = _store_and_operator_lines(
         store_tenant_id, operator_tenant_id,
         store_rows=[("platform_fees", fees), ("revenue", -(gross - tax)), ("tax_payable", -tax)],
-        operator_rows=[("cash_clearing", gross),
+        operator_rows=[("cash_clearing", gross - processing),
+                       ("payment_processing", processing),
                        *((fee_revenue(line), -m) for line, m in split.items())],
         intercompany=gross - fees,
     )
     return post(session, clock, store_tenant_id, ref, SALE,
-                f"sale {ref}: {gross} incl. tax {tax}, fees {fees}", lines)
+                f"sale {ref}: {gross} incl. tax {tax}, fees {fees}, processing {processing}",
+                lines)
 
 
 def refund(

@@ -98,6 +98,7 @@ class CheckoutState:
     payment_id: str | None = None
     payment_status: str = "none"
     captured: bool = False
+    processing_fee: int = 0  # what the processor kept of the capture
 
 
 @dataclass(frozen=True)
@@ -312,6 +313,7 @@ def _authorise_and_capture(st: CheckoutState) -> None:
             void_payment(st)
             raise
         st.captured, st.payment_status = True, payment.status
+        st.processing_fee = payment.processing_fee
         return
     raise Conflict("this checkout's earlier authorisations were voided; retry with a new "
                    "Idempotency-Key")
@@ -336,19 +338,32 @@ def undo_payment(st: CheckoutState) -> None:
 
 def post_sale(st: CheckoutState) -> None:
     """The ledger sale and metered fees of each order paid at checkout."""
-    for order in st.orders:
-        if order.status == states.PAID:
-            record_sale(st.session, st.clock, st.operator_id, order)
+    paid = [order for order in st.orders if order.status == states.PAID]
+    for order, processing in zip(paid, processing_shares(st.processing_fee, paid), strict=True):
+        record_sale(st.session, st.clock, st.operator_id, order, processing)
 
 
-def record_sale(session: Session, clock: Clock, operator_id: str, order: Order) -> None:
-    """The ledger sale and the metered fee of one paid order."""
+def processing_shares(fee: int, orders: Sequence[Order]) -> list[int]:
+    """The processor's charge on a group's capture split over the orders it paid, by their
+    totals (the last takes what rounding leaves), so each order's sale carries its share."""
+    if not orders:
+        return []
+    whole = sum(order.total for order in orders)
+    shares = [fee * order.total // whole for order in orders[:-1]]
+    return [*shares, fee - sum(shares)]
+
+
+def record_sale(
+    session: Session, clock: Clock, operator_id: str, order: Order, processing: int
+) -> None:
+    """The ledger sale (with the processor's charge for it) and the metered fee of one paid
+    order."""
     currency = order.currency
     fees = Money(order.fee_total, currency)
     postings.sale(
         session, clock, store_tenant_id=order.seller_id, operator_tenant_id=operator_id,
         ref=order.id, gross=Money(order.total, currency), tax=Money(order.tax, currency),
-        fees=fees, fee_lines=fee_lines(order),
+        fees=fees, fee_lines=fee_lines(order), processing=Money(processing, currency),
     )
     record_fee_usage(session, clock, order, order.id, 1, order.fee_referral, order.fee_per_order)
 

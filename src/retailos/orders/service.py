@@ -359,11 +359,13 @@ def on_payment_authorized(
         group.payment_status = payments.void(session, clock, tenant_id, payment_id).status
         return group
     amount = Money(sum(o.total for o in orders), group.currency)
-    group.payment_status = payments.capture(session, clock, tenant_id, payment_id, amount).status
+    payment = payments.capture(session, clock, tenant_id, payment_id, amount)
+    group.payment_status = payment.status
     operator_id = _operator_id(session, tenant_id)
-    for order in orders:
+    shares = checkout.processing_shares(payment.processing_fee, orders)
+    for order, processing in zip(orders, shares, strict=True):
         _move(session, clock, order, states.PAID)
-        checkout.record_sale(session, clock, operator_id, order)
+        checkout.record_sale(session, clock, operator_id, order, processing)
         events.publish_order(session, clock, order)
     session.flush()
     return group

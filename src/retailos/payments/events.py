@@ -22,6 +22,7 @@ def payment_payload(payment: Payment) -> dict[str, Any]:
         "payment_id": payment.id, "ref": payment.ref, "status": payment.status,
         "amount": payment.amount, "currency": payment.currency,
         "captured_amount": payment.captured_amount, "refunded_amount": payment.refunded_amount,
+        "processing_fee": payment.processing_fee,
         "provider": payment.provider, "failure_code": payment.failure_code,
     }
 

@@ -32,6 +32,7 @@ class Payment(Base):
     currency: Mapped[str] = mapped_column(String(3))
     captured_amount: Mapped[int] = mapped_column(default=0)
     refunded_amount: Mapped[int] = mapped_column(default=0)
+    processing_fee: Mapped[int] = mapped_column(default=0)  # the processor's charge on capture
     status: Mapped[str] = mapped_column(String(24))
     provider: Mapped[str] = mapped_column(String(40))
     provider_ref: Mapped[str] = mapped_column(String(60))

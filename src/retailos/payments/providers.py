@@ -58,6 +58,7 @@ class ProviderResult:
     code: str | None = None
     message: str | None = None
     operation_ref: str | None = None  # the processor's refund id, for refunds
+    fee: int = 0  # what the processor keeps of a capture as its charge, in minor units
 
     @property
     def ok(self) -> bool:
@@ -71,7 +72,7 @@ class ProviderResult:
         return {
             "outcome": self.outcome, "provider_ref": self.provider_ref, "amount": self.amount,
             "currency": self.currency, "code": self.code, "message": self.message,
-            "operation_ref": self.operation_ref,
+            "operation_ref": self.operation_ref, "fee": self.fee,
         }
 
     @classmethod
@@ -251,6 +252,9 @@ class TestProvider:
     """A card processor for development and tests. See the module docstring."""
 
     __test__ = False  # not a pytest test class
+    # Its charge per capture: Stripe's standard card pricing in the US, 2.9% + 30 cents
+    # (applied as 290 basis points + 30 minor units in any currency).
+    FEE_BP, FEE_FIXED = 290, 30
 
     def __init__(
         self,
@@ -282,6 +286,10 @@ class TestProvider:
         self._rng_lock = threading.Lock()
         self._sleep = sleep
         self._store = _store_for(engine) if engine is not None else None
+
+    def fee_for(self, captured: Money) -> int:
+        """The processor's charge for capturing `captured`, rounded half up."""
+        return (captured.amount * self.FEE_BP + 5_000) // 10_000 + self.FEE_FIXED
 
     # -- connection ------------------------------------------------------------------------------
 
@@ -408,7 +416,8 @@ class TestProvider:
                                  "authorised")
             conn.execute(update(TestProviderCharge).where(TestProviderCharge.id == charge.id)
                          .values(status="captured", captured_amount=amount.amount))
-            return ProviderResult("approved", provider_ref, amount.amount, amount.currency)
+            return ProviderResult("approved", provider_ref, amount.amount, amount.currency,
+                                  fee=self.fee_for(amount))
 
         return self._idempotent("capture", idempotency_key, fingerprint, act)
 

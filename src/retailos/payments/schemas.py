@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 PaymentStatus = Literal[
     "pending_confirmation", "authorized", "captured", "partially_refunded", "refunded", "voided",
@@ -22,6 +22,8 @@ class PaymentOut(BaseModel):
     currency: str
     captured_amount: int
     refunded_amount: int
+    processing_fee: int = Field(description="what the processor kept of the capture as its "
+                                            "charge, in minor units (kept after refunds)")
     status: PaymentStatus
     provider: str
     provider_ref: str

@@ -177,6 +177,7 @@ def authorize(
     payment = Payment(
         id=new_id("pay"), tenant_id=tenant_id, ref=ref, idempotency_key=key,
         amount=amount.amount, currency=amount.currency, captured_amount=0, refunded_amount=0,
+        processing_fee=0,
         status=status, provider=provider, provider_ref=result.provider_ref,
         card_last4=number[-4:], failure_code=result.code if status == "failed" else None,
         created_at=now, updated_at=now,
@@ -223,6 +224,7 @@ def capture(
                    f"{tenant_id}:{payment.idempotency_key}:capture")
     _raise_for(result, "capture", payment.id)
     payment.captured_amount = money.amount
+    payment.processing_fee = result.fee
     payment.status = "captured"
     payment.updated_at = clock.now()
     events.publish_payment(session, clock, events.PAYMENT_CAPTURED, payment)

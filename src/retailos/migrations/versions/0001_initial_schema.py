@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 23:23:08.367253
+Create Date: 2026-11-26 02:10:35.873667
 """
 
 from __future__ import annotations
@@ -184,6 +184,7 @@ def upgrade() -> None:
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('captured_amount', sa.BigInteger(), nullable=False),
     sa.Column('refunded_amount', sa.BigInteger(), nullable=False),
+    sa.Column('processing_fee', sa.BigInteger(), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=False),
     sa.Column('provider', sa.String(length=40), nullable=False),
     sa.Column('provider_ref', sa.String(length=60), nullable=False),
