@@ -6,12 +6,13 @@ Then, on the same cluster and at the same client count, it runs pgbench's TPC-B.
 orders/s, p50 and p99 latency, pgbench's TPS and their ratio. A benchmark, never a test.
 
     .venv/bin/python bench/orders.py [--clients 8] [--seconds 30] [--workers 2]
-                                     [--processor-latency 0.1] [--flash-sale]
+                                     [--processor-latency 0.1] [--flash-sale] [--ceiling]
 
 --processor-latency makes the test card processor answer each call after that many seconds, as
 a real one across the internet does (Stripe's API answers in about 0.1-0.5 s). --flash-sale puts
 one unit of the same product in every basket (a promoted item everyone buys): every checkout
-then contends for that product's stock row.
+then contends for that product's stock row. --ceiling also runs the stack's simplest read and
+write at the same client count, for what any endpoint of this stack can reach on the machine.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from itertools import islice
 from pathlib import Path
 from typing import cast
@@ -41,6 +43,10 @@ from retailos.orders.shopper import complete_journey_baskets
 from retailos.tenants import service as tenants
 
 LINES = 10
+# The stack's simplest requests, for --ceiling: a read (API key, one SELECT) and a write (API
+# key, Idempotency-Key, one INSERT, the idempotency record, a commit).
+CEILING: list[tuple[str, str, dict[str, object] | None]] = [
+    ("GET", "/v1/tax-rate", None), ("POST", "/v1/carts", {"currency": "USD"})]
 
 
 def ten_line_baskets(count: int) -> list[list[tuple[str, int]]]:
@@ -79,8 +85,11 @@ def set_up_store(db: Database, baskets: list[list[tuple[str, int]]]) -> tuple[st
     return token, variant_of
 
 
-def place_orders(url: str, token: str, bodies: list[dict[str, object]], clients: int,
-                 seconds: float) -> tuple[list[float], dict[int, int], float]:
+def place_orders(url: str, token: str, bodies: Sequence[dict[str, object] | None], clients: int,
+                 seconds: float, method: str = "POST", path: str = "/v1/checkouts",
+                 ) -> tuple[list[float], dict[int, int], float]:
+    """`clients` threads sending `method path` with the bodies in turn for `seconds`; the
+    latencies of the successful answers, the count of each status code, and the wall time."""
     latencies: list[float] = []
     codes: dict[int, int] = {}
     lock = threading.Lock()
@@ -96,11 +105,11 @@ def place_orders(url: str, token: str, bodies: list[dict[str, object]], clients:
                 headers = {"Authorization": f"Bearer {token}",
                            "Idempotency-Key": uuid.uuid4().hex}
                 t0 = time.perf_counter()
-                r = http.post("/v1/checkouts", json=body, headers=headers)
+                r = http.request(method, path, json=body, headers=headers)
                 elapsed = time.perf_counter() - t0
                 with lock:
                     codes[r.status_code] = codes.get(r.status_code, 0) + 1
-                    if r.status_code == 201:
+                    if 200 <= r.status_code < 300:
                         latencies.append(elapsed)
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
@@ -133,6 +142,8 @@ def main() -> None:
                         help="seconds the test processor takes per call")
     parser.add_argument("--flash-sale", action="store_true",
                         help="every basket also holds one unit of the same product")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="also measure the stack's simplest read and write requests")
     args = parser.parse_args()
 
     baskets = ten_line_baskets(args.baskets)
@@ -170,6 +181,12 @@ def main() -> None:
             place_orders(base, token, bodies[-50:], args.clients, 5)  # warm-up
             latencies, codes, wall = place_orders(base, token, bodies, args.clients,
                                                   args.seconds)
+            ceilings = {
+                f"{method} {path}": len(done) / took
+                for method, path, body in CEILING if args.ceiling
+                for done, _, took in [place_orders(base, token, [body], args.clients,
+                                                   args.seconds, method, path)]
+            }
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -187,6 +204,8 @@ def main() -> None:
     print(f"latency p50: {q[49] * 1000:.0f} ms, p99: {q[98] * 1000:.0f} ms")
     print(f"pgbench TPC-B tps: {tps:.1f} ({args.clients} clients)")
     print(f"ratio orders/s / pgbench tps: {rate / tps:.3f}")
+    for request, per_second in ceilings.items():
+        print(f"ceiling {request}: {per_second:.1f}/s, ratio {per_second / tps:.3f}")
 
 
 if __name__ == "__main__":
