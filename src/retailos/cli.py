@@ -124,13 +124,19 @@ def demo(
     import uvicorn
 
     from retailos.api.ops import configure_logging
+    from retailos.core.migrate import drift, upgrade
     from retailos.core.pgcluster import wait_for_port
     from retailos.demo import build_world, start_shoppers
 
+    db = open_database()
+    upgrade(db)
+    if drift(db):  # a database made by an earlier pre-release schema (migration 0001 changed)
+        fail(f"the database {db.engine.url.render_as_string(hide_password=True)} has an older "
+             "pre-release schema; remove it (`make clean` removes .retailos/) and run again", 1)
     os.environ.setdefault("RETAILOS_RUN_WORKERS", "true")
     get_settings.cache_clear()
     settings = get_settings()
-    world = build_world(open_database(), console, limit=limit)
+    world = build_world(db, console, limit=limit)
     url = f"http://{host}:{port}"
     console.rule("RetailOS demo")
     for line in (
