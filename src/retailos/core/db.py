@@ -172,6 +172,9 @@ def upsert_insert(session: Session, table: Any) -> postgresql.Insert | sqlite.In
     return sqlite.insert(table)
 
 
+_insert_once_statements: dict[tuple[str, str], Any] = {}
+
+
 def insert_once(session: Session, row: Base) -> bool:
     """Insert `row` unless a row with the same unique key exists; False if one did.
 
@@ -182,8 +185,13 @@ def insert_once(session: Session, row: Base) -> bool:
     """
     table: Table = Base.metadata.tables[row.__tablename__]
     values = {c.key: getattr(row, c.key) for c in table.columns}
-    stmt = upsert_insert(session, table).values(**values).on_conflict_do_nothing()
-    if session.execute(stmt.returning(*table.primary_key.columns)).first() is None:
+    dialect = session.get_bind().dialect.name
+    stmt = _insert_once_statements.get((dialect, table.name))
+    if stmt is None:  # built once per table: only the parameters change between calls
+        stmt = (upsert_insert(session, table).on_conflict_do_nothing()
+                .returning(*table.primary_key.columns))
+        _insert_once_statements[(dialect, table.name)] = stmt
+    if session.execute(stmt, values).first() is None:
         return False
     make_transient_to_detached(row)
     session.add(row)
