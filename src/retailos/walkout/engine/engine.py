@@ -97,6 +97,8 @@ class Engine:
         # the latest explained load changes with their runner-up margins, for diagnostics
         self.decisions: deque[dict[str, Any]] = deque(maxlen=DECISIONS_KEPT)
         self._pending_puts: list[LoadChange] = []
+        # per waiting put: its putters, and per open plate whether their hands were on it
+        self._put_hands: dict[LoadChange, tuple[set[int], dict[tuple[int, float], bool]]] = {}
         self._waiting: dict[str, float] = {}  # account -> exit time, receipt not yet issued
         self._issued: set[str] = set()
         self.receipts: list[dict[str, Any]] = []  # every receipt issued so far, in order
@@ -157,6 +159,7 @@ class Engine:
                              key=lambda c: (c.t_close, c.delta_g > 0)):
             self._resolve(change)
         self._pending_puts = []
+        self._put_hands = {}
         issued: list[dict[str, Any]] = []
         for acct in self.people.accounts.values():
             if not acct.shopper or acct.account_id in self._issued:
@@ -172,6 +175,7 @@ class Engine:
         if change.delta_g > 0 and self._put_blocked(change, t):
             self._pending_puts.append(change)
         else:
+            self._put_hands.pop(change, None)
             self._resolve(change)
 
     def _put_blocked(self, change: LoadChange, t: float) -> bool:
@@ -181,7 +185,7 @@ class Engine:
         if t - change.t_close > PUT_WAIT_S:
             return False
         lay = self.layout
-        putters: set[int] | None = None
+        hands = self._put_hands.get(change)
         for iv in self._intervals:
             # a change closing at t may still be unresolved at t (other events at t first)
             open_then = iv.start < change.t_close and iv.start <= t <= iv.end
@@ -191,11 +195,17 @@ class Engine:
                 gap = np.linalg.norm(lay.center[iv.plate] - lay.center[change.plate])
                 if gap <= SAME_GROUP_M:
                     return True
-            if putters is None:
-                putters = set(self.people.contact_spans(
-                    change.plate, change.t_start - ATTRIBUTION_LEAD_S, change.t_settle))
-            if putters and self.people.was_near(putters, iv.plate, iv.start - 1.0,
-                                                change.t_close):
+            if hands is None:
+                hands = self._put_hands[change] = (set(self.people.contact_spans(
+                    change.plate, change.t_start - ATTRIBUTION_LEAD_S, change.t_settle)), {})
+            putters, seen = hands
+            if not putters:
+                continue
+            key = (iv.plate, iv.start)
+            if key not in seen:
+                seen[key] = self.people.was_near(putters, iv.plate, iv.start - 1.0,
+                                                 change.t_close)
+            if seen[key]:
                 return True
         return False
 
@@ -205,6 +215,7 @@ class Engine:
             if self._put_blocked(change, t):
                 waiting.append(change)
             else:
+                self._put_hands.pop(change, None)
                 self._resolve(change)
         self._pending_puts = waiting
 
@@ -526,6 +537,7 @@ class Engine:
             np.stack([self.carts[a] for a in accounts]).astype(np.float64)
             if accounts else np.zeros((0, lay.n_skus))
         )
+        table = self._held_table(accounts)
         columns = []
         for tid in tids or [-1]:
             person = self.people.persons.get(tid)
@@ -533,14 +545,14 @@ class Engine:
                 lp = restock_lp[:, None] - RESTOCK_UNIT_PENALTY * (n_units[None, :] - 1)
             else:
                 holding = self._holding_weights(person.account_id, tid, accounts)
-                weighted = (holding @ carts) * self._origin_factor(plate, accounts, holding)
+                weighted = (holding @ carts) * self._origin_factor(plate, table, holding)
                 total = weighted.sum()
                 known = weighted[skus] / total if total > 0 else weighted[skus]
                 sku_lp = np.log((1 - STRAY_PUT) * known + STRAY_PUT / lay.n_skus)
                 sku_lp += np.log1p(planned)
                 held = carts[:, skus].sum(axis=0)
                 over = np.maximum(n_units[None, :] - np.maximum(held, 1)[:, None], 0)
-                lp = sku_lp[:, None] + self._put_count_logprior(plate, skus, accounts, holding)
+                lp = sku_lp[:, None] + self._put_count_logprior(plate, skus, table, holding)
                 lp -= 3.0 * over
                 if change is not None:
                     fit = self._held_unit_loglik(change, skus, accounts, holding)
@@ -548,20 +560,25 @@ class Engine:
             columns.append(lp)
         return np.stack(columns, axis=2)
 
-    def _origin_factor(self, plate: int, accounts: list[str], holding: np.ndarray) -> np.ndarray:
+    def _held_table(self, accounts: list[str]) -> np.ndarray:
+        """[G, 4] every reach whose units are still held on these accounts: index of the
+        account in `accounts`, sku, units held, plate they came from."""
+        rows = [(i, s, g[3], g[4]) for i, a in enumerate(accounts)
+                for s, groups in self.held_units.get(a, {}).items() for g in groups if g[3] > 0]
+        return np.array(rows, dtype=np.float64).reshape(-1, 4)
+
+    def _origin_factor(self, plate: int, table: np.ndarray, holding: np.ndarray) -> np.ndarray:
         """[S]: per sku, how likely the units held of it are, on average, to be put down on this
         plate given where each was taken (1 for units from this plate, ELSEWHERE_PUT else)."""
-        mass = np.zeros(self.layout.n_skus)
-        here = np.zeros(self.layout.n_skus)
-        for a, h in zip(accounts, holding, strict=True):
-            for s, groups in self.held_units.get(a, {}).items():
-                for g in groups:
-                    mass[s] += h * g[3]
-                    here[s] += h * g[3] * _origin_weight(g, plate)
-        return np.where(mass > 0, here / np.where(mass > 0, mass, 1.0), 1.0)
+        sku = table[:, 1].astype(np.int64)
+        mass = holding[table[:, 0].astype(np.int64)] * table[:, 2]
+        here = mass * np.where(table[:, 3] == plate, 1.0, ELSEWHERE_PUT)
+        total = np.bincount(sku, mass, minlength=self.layout.n_skus)
+        near = np.bincount(sku, here, minlength=self.layout.n_skus)
+        return np.where(total > 0, near / np.where(total > 0, total, 1.0), 1.0)
 
     def _put_count_logprior(
-        self, plate: int, skus: np.ndarray, accounts: list[str], holding: np.ndarray
+        self, plate: int, skus: np.ndarray, table: np.ndarray, holding: np.ndarray
     ) -> np.ndarray:
         """[len(skus), M] log prior of putting down m units of a sku, m = 1..M.
 
@@ -571,17 +588,14 @@ class Engine:
         """
         count_lp = np.tile(count_logprior(MAX_RESTOCK_UNITS), (len(skus), 1))
         whole = np.zeros((len(skus), MAX_RESTOCK_UNITS))
-        slot = {int(s): i for i, s in enumerate(skus.tolist())}
-        for a, h in zip(accounts, holding, strict=True):
-            if h <= STRANGER_WEIGHT:
-                continue
-            for s, groups in self.held_units.get(a, {}).items():
-                i = slot.get(s)
-                if i is None:
-                    continue
-                for g in groups:
-                    if 0 < g[3] <= MAX_RESTOCK_UNITS:
-                        whole[i, int(g[3]) - 1] += h * _origin_weight(g, plate)
+        slot = np.full(self.layout.n_skus, -1)
+        slot[skus] = np.arange(len(skus))
+        row = slot[table[:, 1].astype(np.int64)]
+        h = holding[table[:, 0].astype(np.int64)]
+        k = table[:, 2].astype(np.int64)
+        use = (row >= 0) & (h > STRANGER_WEIGHT) & (k <= MAX_RESTOCK_UNITS)
+        origin = np.where(table[use, 3] == plate, 1.0, ELSEWHERE_PUT)
+        np.add.at(whole, (row[use], k[use] - 1), h[use] * origin)
         held = whole.sum(axis=1) > 0
         if not held.any():
             return count_lp
