@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from tests.walkout.engine_scenes import Scene, items, make_store, plate_front, run
+from tests.walkout.engine_scenes import SHELF_Y, Scene, items, make_store, plate_front, run
 
 # Two lookalikes, 6 g apart, each with a 3 g unit-to-unit spread.
 PRODUCTS = [("cola", 368.0, 3.0), ("diet", 362.0, 3.0), ("chips", 160.0, 2.0)]
@@ -279,3 +279,34 @@ def test_a_take_and_a_put_by_two_of_one_family_in_one_change_are_both_explained(
     s.step(1, 2, 14.6, -160.0 + 368.0)
     _, receipts = run(s.recording())
     assert items(receipts, "a1") == {"chips": 1}
+
+
+def test_a_hand_off_passes_one_unit_not_everything_the_giver_took() -> None:
+    """b's hands met a's (who took one cola) and c's (who took three together), then b leaves
+    a cola on the chips plate. By weight it fits c's three a little worse than a's one; c
+    holding three colas does not make one of them three times as likely to be in b's hand,
+    as a hand-off passes a unit, not all the giver took. The cola is a's."""
+    stock = {(1, 0): {"cola": 10}, (1, 2): {"chips": 6}}
+    s = Scene(make_store(PRODUCTS, stock), 40.0)
+    s.person(1, "a", 1.0, 35.0, x=0.2)
+    s.person(2, "b", 1.0, 35.0, x=0.6)
+    s.person(3, "c", 1.0, 35.0, x=1.0)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -364.7)
+    s.move(3, 6.0, 0.3)
+    s.reach(3, 1, 0, 8.0, 9.2)
+    s.step(1, 0, 9.0, -3 * 368.0)
+    s.move(3, 10.0, 1.0)
+    aisle = SHELF_Y - 0.75
+    s._reaches.append((1, 12.0, 13.0, np.array([0.4, aisle, 1.0]), "r"))
+    s._reaches.append((2, 12.0, 13.0, np.array([0.4, aisle, 1.0]), "l"))
+    s._reaches.append((3, 15.0, 16.0, np.array([0.8, aisle, 1.0]), "l"))
+    s._reaches.append((2, 15.0, 16.0, np.array([0.8, aisle, 1.0]), "r"))
+    s.move(2, 18.0, 1.0)
+    s.move(3, 17.0, 1.4)
+    s.reach(2, 1, 2, 22.0, 23.2)
+    s.step(1, 2, 23.0, +365.5)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a") == {}
+    assert items(receipts, "c") == {"cola": 3}
+    assert items(receipts, "b") == {}

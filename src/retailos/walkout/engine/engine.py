@@ -545,17 +545,22 @@ class Engine:
                 lp = restock_lp[:, None] - RESTOCK_UNIT_PENALTY * (n_units[None, :] - 1)
             else:
                 holding = self._holding_weights(person.account_id, tid, accounts)
-                weighted = (holding @ carts) * self._origin_factor(plate, table, holding)
+                # per unit: all of their own account's units may be in their hands, but a
+                # hand-off passes a unit or so, not everything another account took
+                mine = np.array([a == person.account_id for a in accounts], dtype=bool)
+                per_unit = holding * np.where(mine, 1.0, 1.0 / np.maximum(carts.sum(axis=1), 1.0))
+                weighted = (per_unit @ carts) * self._origin_factor(plate, table, per_unit)
                 total = weighted.sum()
                 known = weighted[skus] / total if total > 0 else weighted[skus]
                 sku_lp = np.log((1 - STRAY_PUT) * known + STRAY_PUT / lay.n_skus)
                 sku_lp += np.log1p(planned)
                 held = carts[:, skus].sum(axis=0)
                 over = np.maximum(n_units[None, :] - np.maximum(held, 1)[:, None], 0)
-                lp = sku_lp[:, None] + self._put_count_logprior(plate, skus, table, holding)
+                lp = sku_lp[:, None] + self._put_count_logprior(plate, skus, table, holding,
+                                                                per_unit)
                 lp -= 3.0 * over
                 if change is not None:
-                    fit = self._held_unit_loglik(change, skus, accounts, holding)
+                    fit = self._held_unit_loglik(change, skus, accounts, holding, per_unit)
                     lp[:, : fit.shape[1]] += fit
             columns.append(lp)
         return np.stack(columns, axis=2)
@@ -567,18 +572,19 @@ class Engine:
                 for s, groups in self.held_units.get(a, {}).items() for g in groups if g[3] > 0]
         return np.array(rows, dtype=np.float64).reshape(-1, 4)
 
-    def _origin_factor(self, plate: int, table: np.ndarray, holding: np.ndarray) -> np.ndarray:
+    def _origin_factor(self, plate: int, table: np.ndarray, per_unit: np.ndarray) -> np.ndarray:
         """[S]: per sku, how likely the units held of it are, on average, to be put down on this
         plate given where each was taken (1 for units from this plate, ELSEWHERE_PUT else)."""
         sku = table[:, 1].astype(np.int64)
-        mass = holding[table[:, 0].astype(np.int64)] * table[:, 2]
+        mass = per_unit[table[:, 0].astype(np.int64)] * table[:, 2]
         here = mass * np.where(table[:, 3] == plate, 1.0, ELSEWHERE_PUT)
         total = np.bincount(sku, mass, minlength=self.layout.n_skus)
         near = np.bincount(sku, here, minlength=self.layout.n_skus)
         return np.where(total > 0, near / np.where(total > 0, total, 1.0), 1.0)
 
     def _put_count_logprior(
-        self, plate: int, skus: np.ndarray, table: np.ndarray, holding: np.ndarray
+        self, plate: int, skus: np.ndarray, table: np.ndarray, holding: np.ndarray,
+        per_unit: np.ndarray,
     ) -> np.ndarray:
         """[len(skus), M] log prior of putting down m units of a sku, m = 1..M.
 
@@ -591,11 +597,11 @@ class Engine:
         slot = np.full(self.layout.n_skus, -1)
         slot[skus] = np.arange(len(skus))
         row = slot[table[:, 1].astype(np.int64)]
-        h = holding[table[:, 0].astype(np.int64)]
+        account = table[:, 0].astype(np.int64)
         k = table[:, 2].astype(np.int64)
-        use = (row >= 0) & (h > STRANGER_WEIGHT) & (k <= MAX_RESTOCK_UNITS)
+        use = (row >= 0) & (holding[account] > STRANGER_WEIGHT) & (k <= MAX_RESTOCK_UNITS)
         origin = np.where(table[use, 3] == plate, 1.0, ELSEWHERE_PUT)
-        np.add.at(whole, (row[use], k[use] - 1), h[use] * origin)
+        np.add.at(whole, (row[use], k[use] - 1), per_unit[account[use]] * origin)
         held = whole.sum(axis=1) > 0
         if not held.any():
             return count_lp
@@ -607,24 +613,25 @@ class Engine:
         return count_lp
 
     def _held_unit_loglik(
-        self, change: LoadChange, skus: np.ndarray, accounts: list[str], weights: np.ndarray
+        self, change: LoadChange, skus: np.ndarray, accounts: list[str], weights: np.ndarray,
+        per_unit: np.ndarray,
     ) -> np.ndarray:
         """[len(skus), M]: log p(change | m held units of the sku) - log p(change | m catalogue
         units), for m = 1..M.
 
         Every unit was weighed when it was picked: m units put back weigh what they weighed
         then (m of a reach's n units: m/n of what that reach moved). The held units are those
-        of their own account and of accounts whose people they came close to, weighted by how
-        likely they are to hold that account's units; where none of those holds m units of a
-        sku the correction is 0.
+        of their own account and of accounts whose people they came close to (`weights`), each
+        unit weighted by how likely it is to be in their hands (`per_unit`); where none of
+        those holds m units of a sku the correction is 0.
         """
         lay = self.layout
         rows: list[list[float]] = []  # sku, holding weight, group...
-        for a, h in zip(accounts, weights, strict=True):
+        for a, h, u in zip(accounts, weights, per_unit, strict=True):
             if h <= STRANGER_WEIGHT:
                 continue  # units pass only between people who came close
             for s, groups in self.held_units.get(a, {}).items():
-                rows.extend([s, h, *g] for g in groups if g[3] > 0)
+                rows.extend([s, u, *g] for g in groups if g[3] > 0)
         if not rows:
             return np.zeros((len(skus), 1))
         table = np.array(rows)
@@ -740,6 +747,10 @@ class Engine:
             table = np.array(groups)
             ll = self._group_fit(sku, table, count, reading[0], reading[1]) + np.log(table[:, 3])
             ll += np.log(np.where(table[:, 4] == plate, 1.0, ELSEWHERE_PUT))
+            if a != account:
+                # a hand-off passes a unit or so, not everything that account took: its units
+                # share the chance of being the one handed over
+                ll -= np.log(max(float(self.carts[a].sum()), 1.0))
             score = float(np.log(h if a == account else h * OTHERS_UNIT_SHARE)
                           + np.logaddexp.reduce(ll))
             if score > best_score:
