@@ -18,7 +18,7 @@ from sqlalchemy import Select, Table, case, func, select, tuple_, update
 from sqlalchemy.orm import Session, aliased
 
 from retailos.core.clock import Clock
-from retailos.core.db import autonomous, upsert_insert
+from retailos.core.db import upsert_insert
 from retailos.core.errors import Conflict, InvalidInput, NotFound
 from retailos.core.ids import new_id
 from retailos.core.money import Money
@@ -88,11 +88,14 @@ def _validate(lines: Sequence[LineDraft]) -> str:
 def _lock_accounts(
     session: Session, currency: str, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], str]:
-    """Ids of the existing accounts among (tenant, code) `keys`, row-locked in id order."""
+    """Ids of the accounts (tenant, code) `keys`, row-locked in id order, if every one of them
+    exists; if any is missing, nothing is locked and nothing returned."""
+    wanted = (LedgerAccount.currency == currency) & tuple_(
+        LedgerAccount.tenant_id, LedgerAccount.code).in_(list(keys))
+    existing = select(func.count()).select_from(LedgerAccount).where(wanted).scalar_subquery()
     stmt = (
         select(LedgerAccount.tenant_id, LedgerAccount.code, LedgerAccount.id)
-        .where(LedgerAccount.currency == currency,
-               tuple_(LedgerAccount.tenant_id, LedgerAccount.code).in_(list(keys)))
+        .where(wanted, existing == len(keys))
         .order_by(LedgerAccount.id)
         .with_for_update()
     )
@@ -118,17 +121,17 @@ def _move_balances(
     """Add each delta to its account in one guarded atomic UPDATE; return the account ids.
 
     The rows are locked in id order, so two postings that share accounts queue instead of
-    deadlocking. Accounts are opened on first use in an autonomous transaction that commits at
-    once: no transaction ever holds an uncommitted new account, so one that holds balance locks
-    never waits on another's new account (a cycle), and postings to existing accounts never wait
-    on an insert. Steady state: two statements, however many accounts.
+    deadlocking. The lock is all or nothing: a posting that finds an account missing opens the
+    accounts while it holds no ledger lock, then locks them all. (Holding the existing ones
+    while opening could close a cycle with a posting that locks a new account of lower id
+    first.) Opening happens in the posting's own transaction, so any wait it meets is one
+    PostgreSQL can see. Steady state: two statements, however many accounts, and no INSERT.
     """
-    ids = _lock_accounts(session, currency, list(deltas))
-    missing = [key for key in deltas if key not in ids]
-    if missing:
-        with autonomous(session) as own:
-            _create_accounts(own, clock, currency, missing)
-        ids.update(_lock_accounts(session, currency, missing))
+    keys = list(deltas)
+    ids = _lock_accounts(session, currency, keys)
+    if not ids:
+        _create_accounts(session, clock, currency, keys)
+        ids = _lock_accounts(session, currency, keys)
     table = cast(Table, LedgerAccount.__table__)
     moved = session.execute(
         update(table)
