@@ -310,3 +310,19 @@ def test_a_hand_off_passes_one_unit_not_everything_the_giver_took() -> None:
     assert items(receipts, "a") == {}
     assert items(receipts, "c") == {"cola": 3}
     assert items(receipts, "b") == {}
+
+
+def test_a_hand_passing_over_the_plate_loses_to_the_hand_that_stays_on_it() -> None:
+    """a2 takes a cola, their hand on the plate all through the change; a1's hand, hanging at
+    their side, passes over the same plate for a moment in the middle of it. Both wrists come
+    to the plate, so distance alone cannot tell them apart: the time on the plate does."""
+    stock = {(0, 0): {"cola": 10}, (1, 2): {"chips": 6}}
+    s = Scene(make_store(PRODUCTS, stock), 20.0)
+    s.person(1, "a1", 1.0, 15.0, x=0.5)
+    s.person(2, "a2", 1.0, 15.0, x=0.2)
+    s.reach(2, 0, 0, 4.0, 5.6)
+    s.step(0, 0, 5.0, -368.0)
+    s._reaches.append((1, 4.85, 4.95, plate_front(s.store, 0, 0), "l"))
+    _, receipts = run(s.recording(), seconds=0.5)
+    assert items(receipts, "a2") == {"cola": 1}
+    assert items(receipts, "a1") == {}

@@ -282,6 +282,8 @@ class Engine:
                 return
         att = self.people.attribute(p, change.t_start - ATTRIBUTION_LEAD_S, t1)
         who_ll = self._touch_loglik(att.loglik) + self._timing_loglik(change, att)
+        if att.contact is not None:
+            who_ll = who_ll + att.contact
         tids = att.track_ids.tolist()
         best_by_sku = weight.max(axis=1)
         skus = np.flatnonzero(best_by_sku >= best_by_sku.max() - CANDIDATE_WEIGHT_GAP)

@@ -31,6 +31,14 @@ HAND_OUT_M = 0.24  # a wrist this far from its own head on the floor is held out
 # A wrist last seen on a plate and hidden since may still be on it for about this long.
 WRIST_MEMORY_S = 1.0
 ENCOUNTER_EVERY_FRAMES = 3  # hands stay together for a while; every third frame is enough
+# A hand changes a plate's load only while it is on the plate, so the toucher's wrist is seen on
+# it for much of the change; a bystander's hand that merely passes over it (hanging at the side
+# near a low shelf, reaching for the plate next door) is there for a moment. Per seen frame of
+# the change's window: the chance the toucher's wrist is seen on the plate, and a bystander's
+# whose wrist comes that close at all; frames are correlated, so they count as a few looks.
+TOUCHER_ON_SHARE = 0.6
+BYSTANDER_ON_SHARE = 0.15
+CONTACT_LOOKS = 3.0
 
 
 @dataclass
@@ -58,6 +66,8 @@ class Attribution:
     track_ids: np.ndarray  # int64 [K]
     loglik: np.ndarray  # float64 [K]
     evidence: list[str]  # "wrist" | "last-wrist" | "head" per candidate
+    # float64 [K]: what the share of the window a seen wrist spent on the plate adds
+    contact: np.ndarray | None = None
 
 
 class People:
@@ -282,8 +292,13 @@ class People:
         np.fmin.at(best_wrist, inv, wrist_d)
         n_rows = np.bincount(inv, minlength=k)
         n_blind = np.bincount(inv, weights=blind.astype(np.float64), minlength=k)
+        n_seen = np.bincount(inv, weights=(~np.isnan(wrist_d)).astype(np.float64), minlength=k)
+        with np.errstate(invalid="ignore"):
+            on = (wrist_d < CONTACT_M).astype(np.float64)
+        on_share = np.bincount(inv, weights=on, minlength=k) / np.maximum(n_seen, 1.0)
         ll_head = _half_normal(np.maximum(best_head - REACH_M, 0.0), HEAD_SD_M)
         ll_wrist = _half_normal(best_wrist, WRIST_SD_M)
+        contact = np.where(np.isfinite(best_wrist), _contact_loglik(on_share), 0.0)
         loglik = np.empty(k)
         evidence: list[str] = []
         for i in range(k):
@@ -297,7 +312,7 @@ class People:
                 loglik[i] = max(ll_head[i], ll_last)
                 kind = "last-wrist" if ll_last > ll_head[i] else "head"
             evidence.append(kind)
-        return Attribution(ids.astype(np.int64), loglik, evidence)
+        return Attribution(ids.astype(np.int64), loglik, evidence, contact)
 
     def contact_gaps(self, plates: np.ndarray, t0: float, t1: float) -> list[tuple[float, float]]:
         """Spans inside [t0, t1], between two hand contacts, when no hand could have been on
@@ -362,6 +377,15 @@ class People:
         reached = (lw_d < REACHED_M) | (rw_d < REACHED_M)
         unseen = (np.isnan(lw_d) | np.isnan(rw_d)) & (head_d < REACH_M)
         return bool((reached | unseen).any())
+
+
+def _contact_loglik(on_share: np.ndarray) -> np.ndarray:
+    """Log-likelihood ratio, toucher against a bystander whose hand came close, of the share of
+    the window's seen frames that a person's wrist was on the plate."""
+    on = CONTACT_LOOKS * on_share
+    off = CONTACT_LOOKS * (1.0 - on_share)
+    return (on * np.log(TOUCHER_ON_SHARE / BYSTANDER_ON_SHARE)
+            + off * np.log((1.0 - TOUCHER_ON_SHARE) / (1.0 - BYSTANDER_ON_SHARE)))
 
 
 def _half_normal(d: np.ndarray | float, sd: float) -> np.ndarray:
