@@ -31,3 +31,14 @@ def upkeep(session: Session, clock: Clock) -> int:
     from retailos.orders.service import cancel_unconfirmed
 
     return expire_holds(session, clock) + cancel_unconfirmed(session, clock)
+
+
+def reconcile(session: Session, clock: Clock) -> int:
+    """Give back charges of checkouts that never committed. A task of its own (its own
+    transaction): a provider that does not answer must not undo the upkeep above."""
+    from retailos.orders.service import settle_abandoned_checkouts
+
+    return settle_abandoned_checkouts(session, clock)
+
+
+UPKEEP = (upkeep, reconcile)

@@ -67,6 +67,24 @@ def test_a_capture_reports_the_processors_charge_and_a_replay_the_same(
     assert processor.fee_for(Money(1_724, USD)) == 50 + 30  # 49.996 rounds up
 
 
+def test_charges_are_listed_by_creation_time_with_their_reference_and_fee(
+    processor: TestProvider,
+) -> None:
+    from datetime import timedelta
+
+    first = processor.authorize(ten_dollars(), "4242424242424242", "k-a", reference="ten_x:grp_1")
+    processor.capture(first.provider_ref, ten_dollars(), "k-a:capture")
+    processor.authorize(ten_dollars(), "4242424242424242", "k-b")
+    now = processor._clock.now()
+
+    (charge, untagged) = processor.charges(now - timedelta(minutes=1), now + timedelta(seconds=1))
+    assert (charge.provider_ref, charge.reference, charge.status, charge.fee) == (
+        first.provider_ref, "ten_x:grp_1", "captured", 59)
+    assert (untagged.reference, untagged.status, untagged.card_last4) == (
+        None, "authorized", "4242")
+    assert processor.charges(now + timedelta(seconds=1), now + timedelta(minutes=1)) == []
+
+
 def test_key_reused_for_another_amount_is_rejected(processor: TestProvider) -> None:
     processor.authorize(ten_dollars(), "4242424242424242", "k-1")
     other = processor.authorize(Money(11_00, USD), "4242424242424242", "k-1")

@@ -42,7 +42,7 @@ def create_app(
         if worker_settings.run_workers:
             handlers.install()
             worker = Worker(app.state.db, app.state.clock, worker_settings,
-                            upkeep=[handlers.upkeep]).start()
+                            upkeep=handlers.UPKEEP).start()
         yield
         if worker is not None:
             worker.stop()

@@ -28,6 +28,7 @@ from retailos.core.errors import IllegalTransition, InvalidInput, NotFound
 from retailos.core.ids import new_id
 from retailos.core.money import Money
 from retailos.core.pagination import paginate
+from retailos.core.settings import get_settings
 from retailos.inventory import service as inventory
 from retailos.ledger import postings
 from retailos.orders import checkout, events, states
@@ -420,3 +421,21 @@ def cancel_unconfirmed(
     for tenant_id, order_id in stale:
         cancel_order(session, clock, tenant_id, order_id, "payment not confirmed in time")
     return len(stale)
+
+
+def settle_abandoned_checkouts(
+    session: Session, clock: Clock, within: timedelta = timedelta(hours=1)
+) -> int:
+    """Void or refund what the provider holds for checkouts that never committed (see
+    `payments.settle_orphaned_charges`), once they are older than a stock hold lives, and book
+    the fee a processor kept on a refunded capture as the operator's processing cost. For a
+    periodic worker that runs more often than `within`; returns how many charges it settled."""
+    settled = payments.settle_orphaned_charges(
+        session, clock, older_than=timedelta(minutes=get_settings().reservation_minutes),
+        within=within)
+    for payment in settled:
+        if payment.processing_fee:
+            postings.processing_cost(
+                session, clock, operator_tenant_id=_operator_id(session, payment.tenant_id),
+                ref=payment.id, amount=Money(payment.processing_fee, payment.currency))
+    return len(settled)

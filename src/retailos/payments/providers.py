@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.pool import StaticPool
 
+from retailos.core.clock import Clock, SystemClock
 from retailos.core.db import Base, id_column, make_engine
 from retailos.core.ids import new_id
 from retailos.core.money import Money
@@ -80,6 +81,23 @@ class ProviderResult:
         return cls(**dict(doc))
 
 
+@dataclass(frozen=True)
+class ProviderCharge:
+    """A charge as the processor lists it (Stripe: a payment intent)."""
+
+    provider_ref: str
+    reference: str | None  # what the merchant tagged it with at authorisation
+    status: str  # authorized, requires_confirmation, captured, partially_refunded, refunded,
+    #              voided, failed
+    amount: int
+    captured_amount: int
+    refunded_amount: int
+    currency: str
+    fee: int
+    card_last4: str
+    created_at: datetime
+
+
 class ProviderUnavailable(Exception):
     """The processor did not answer (timeout, connection reset). Whether it acted is unknown:
     retry with the same idempotency key."""
@@ -92,7 +110,15 @@ class InvalidSignature(Exception):
 class PaymentProvider(Protocol):
     name: str
 
-    def authorize(self, amount: Money, card: str, idempotency_key: str) -> ProviderResult: ...
+    def authorize(
+        self, amount: Money, card: str, idempotency_key: str, reference: str | None = None
+    ) -> ProviderResult:
+        """Authorise `amount`; `reference` tags the charge (Stripe: metadata) for listing."""
+        ...
+
+    def charges(self, created_from: datetime, created_before: datetime) -> list[ProviderCharge]:
+        """The charges created in [created_from, created_before), oldest first."""
+        ...
 
     def capture(
         self, provider_ref: str, amount: Money, idempotency_key: str
@@ -131,7 +157,9 @@ class TestProviderCharge(Base):
     refunded_amount: Mapped[int]
     card_last4: Mapped[str] = mapped_column(String(4))
     decline_code: Mapped[str | None] = mapped_column(String(40), default=None)
-    created_at: Mapped[datetime]
+    reference: Mapped[str | None] = mapped_column(String(140), default=None)
+    fee: Mapped[int] = mapped_column(default=0)  # kept on capture
+    created_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class TestProviderRefund(Base):
@@ -207,11 +235,6 @@ def _fingerprint(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
 
 
-def _now() -> datetime:
-    # The processor keeps its own (wall) clock, as a real one would.
-    return datetime.now(UTC)
-
-
 # --- Where the test processor keeps its state --------------------------------------------------
 
 _stores: dict[str, Engine] = {}
@@ -267,6 +290,7 @@ class TestProvider:
         webhook_secret: str | None = None,
         engine: Engine | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Clock | None = None,
     ) -> None:
         settings = get_payment_settings()
         self.name = name
@@ -285,6 +309,8 @@ class TestProvider:
         self._rng = random.Random(settings.test_seed if seed is None else seed)
         self._rng_lock = threading.Lock()
         self._sleep = sleep
+        # The processor keeps its own clock, as a real one would (tests may share theirs).
+        self._clock = clock or SystemClock()
         self._store = _store_for(engine) if engine is not None else None
 
     def fee_for(self, captured: Money) -> int:
@@ -357,7 +383,7 @@ class TestProvider:
                             conn.execute(insert(TestProviderRequest).values(
                                 idempotency_key=idempotency_key, operation=operation,
                                 fingerprint=fingerprint, result=result.to_dict(),
-                                created_at=_now(),
+                                created_at=self._clock.now(),
                             ))
                 break
             except IntegrityError:
@@ -369,7 +395,9 @@ class TestProvider:
 
     # -- operations ------------------------------------------------------------------------------
 
-    def authorize(self, amount: Money, card: str, idempotency_key: str) -> ProviderResult:
+    def authorize(
+        self, amount: Money, card: str, idempotency_key: str, reference: str | None = None
+    ) -> ProviderResult:
         number = "".join(card.split())
         fingerprint = _fingerprint("authorize", amount.amount, amount.currency,
                                    hashlib.sha256(number.encode()).hexdigest())
@@ -392,7 +420,8 @@ class TestProvider:
             conn.execute(insert(TestProviderCharge).values(
                 id=charge_id, status=status, amount=amount.amount, currency=amount.currency,
                 captured_amount=0, refunded_amount=0, card_last4=number[-4:],
-                decline_code=code if outcome == "declined" else None, created_at=_now(),
+                decline_code=code if outcome == "declined" else None, reference=reference,
+                fee=0, created_at=self._clock.now(),
             ))
             return ProviderResult(outcome, charge_id, amount.amount, amount.currency, code=code)
 
@@ -414,10 +443,11 @@ class TestProvider:
                 return _rejected(provider_ref, amount, "amount_too_large",
                                  f"capture of {amount.amount} exceeds the {charge.amount} "
                                  "authorised")
+            fee = self.fee_for(amount)
             conn.execute(update(TestProviderCharge).where(TestProviderCharge.id == charge.id)
-                         .values(status="captured", captured_amount=amount.amount))
+                         .values(status="captured", captured_amount=amount.amount, fee=fee))
             return ProviderResult("approved", provider_ref, amount.amount, amount.currency,
-                                  fee=self.fee_for(amount))
+                                  fee=fee)
 
         return self._idempotent("capture", idempotency_key, fingerprint, act)
 
@@ -461,7 +491,8 @@ class TestProvider:
                          .values(refunded_amount=refunded, status=status))
             refund_id = new_id("tpre")
             conn.execute(insert(TestProviderRefund).values(
-                id=refund_id, charge_id=charge.id, amount=amount.amount, created_at=_now(),
+                id=refund_id, charge_id=charge.id, amount=amount.amount,
+                created_at=self._clock.now(),
             ))
             return ProviderResult("approved", provider_ref, amount.amount, amount.currency,
                                   operation_ref=refund_id)
@@ -492,7 +523,7 @@ class TestProvider:
             conn.execute(update(TestProviderCharge).where(TestProviderCharge.id == charge.id)
                          .values(status=status, decline_code=code))
             event_id = new_id("tpevt")
-            created = _now()
+            created = self._clock.now()
             payload = {
                 "id": event_id, "type": kind, "provider": self.name,
                 "created": created.isoformat(),
@@ -536,6 +567,21 @@ class TestProvider:
         if row is None:
             return None
         return TestProviderCharge(**row._mapping)
+
+    def charges(self, created_from: datetime, created_before: datetime) -> list[ProviderCharge]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                select(TestProviderCharge)
+                .where(TestProviderCharge.created_at >= created_from,
+                       TestProviderCharge.created_at < created_before)
+                .order_by(TestProviderCharge.created_at, TestProviderCharge.id)
+            )
+            return [ProviderCharge(
+                provider_ref=r.id, reference=r.reference, status=r.status, amount=r.amount,
+                captured_amount=r.captured_amount, refunded_amount=r.refunded_amount,
+                currency=r.currency, fee=r.fee, card_last4=r.card_last4,
+                created_at=r.created_at,
+            ) for r in rows]
 
     def charge_count(self) -> int:
         with self._transaction() as conn:

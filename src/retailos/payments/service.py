@@ -10,7 +10,8 @@ refunded money are made by the orders workflow, which knows tax and fees; not he
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from datetime import timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -38,6 +39,7 @@ from retailos.payments.providers import (
     Connectable,
     InvalidSignature,
     PaymentProvider,
+    ProviderCharge,
     ProviderResult,
     ProviderUnavailable,
     register_provider,
@@ -47,9 +49,11 @@ from retailos.payments.providers import (
 __all__ = [
     "authorize", "capture", "void", "refund", "get_payment", "list_payments", "list_refunds",
     "handle_provider_event", "parse_provider_event", "provider_for", "register_provider",
+    "settle_orphaned_charges",
 ]
 
 CAPTURED = ("captured", "partially_refunded", "refunded")
+R = TypeVar("R")
 CONFIRMED = "payment.succeeded"
 CONFIRMATION_FAILED = "payment.failed"
 
@@ -71,7 +75,7 @@ def _connected(session: Session, name: str) -> PaymentProvider:
     return provider
 
 
-def _call(action: Callable[..., ProviderResult], *args: Any) -> ProviderResult:
+def _call(action: Callable[..., R], *args: Any) -> R:
     try:
         return action(*args)
     except ProviderUnavailable as e:
@@ -168,7 +172,8 @@ def authorize(
     if existing is not None:
         return _replayed(existing, ref, amount, number)
     client = _connected(session, provider)
-    result = _call(client.authorize, amount, number, f"{tenant_id}:{key}")
+    result = _call(client.authorize, amount, number, f"{tenant_id}:{key}",
+                   charge_reference(tenant_id, ref))
     if result.outcome in ("error", "rejected"):
         _raise_for(result, "authorise the payment")
     now = clock.now()
@@ -402,4 +407,73 @@ def handle_provider_event(
         payment.status = "failed"
         payment.failure_code = (code or "authentication_failed")[:60]
         events.publish_payment(session, clock, events.PAYMENT_FAILED, payment)
+    return payment
+
+
+# --- charges nobody recorded ------------------------------------------------------------------
+
+
+def charge_reference(tenant_id: str, ref: str) -> str:
+    """What a charge is tagged with at the provider: whose payment it is, and for what."""
+    return f"{tenant_id}:{ref}"
+
+
+def settle_orphaned_charges(
+    session: Session, clock: Clock, *, older_than: timedelta, within: timedelta,
+    provider: str = "test",
+) -> list[Payment]:
+    """Give back what the provider holds for payments we never recorded.
+
+    A charge tagged with one of our references but recorded by no payment of ours belongs to a
+    transaction that never committed (a checkout that crashed, or whose commit failed, after
+    the provider authorised it) and whose client did not come back with the same key. Once it
+    is `older_than` any request could still be running, it is voided, or refunded if it was
+    captured, and recorded as a payment in that final state (with the fee the provider kept),
+    so the next run sees it as ours. Looks at charges created in the `within` before that.
+    Idempotent, at the provider too (its keys derive from the charge).
+    """
+    client = _connected(session, provider)
+    until = clock.now() - older_than
+    listed = _call(client.charges, until - within, until)
+    tagged = {c.provider_ref: c for c in listed if c.reference and ":" in c.reference}
+    if not tagged:
+        return []
+    known = set(session.scalars(select(Payment.provider_ref).where(
+        Payment.provider == provider, Payment.provider_ref.in_(list(tagged)))))
+    settled = []
+    for charge in tagged.values():
+        if charge.provider_ref in known:
+            continue
+        payment = _settle(session, clock, client, provider, charge)
+        if payment is not None:
+            settled.append(payment)
+    return settled
+
+
+def _settle(
+    session: Session, clock: Clock, client: PaymentProvider, provider: str, charge: ProviderCharge
+) -> Payment | None:
+    key = f"orphan:{charge.provider_ref}"
+    if charge.status in ("authorized", "requires_confirmation"):
+        _raise_for(_call(client.void, charge.provider_ref, f"{key}:void"), "void an orphan")
+        status, refunded, kind = "voided", 0, events.PAYMENT_VOIDED
+    elif charge.status in ("captured", "partially_refunded"):
+        left = Money(charge.captured_amount - charge.refunded_amount, charge.currency)
+        _raise_for(_call(client.refund, charge.provider_ref, left, f"{key}:refund"),
+                   "refund an orphan")
+        status, refunded, kind = "refunded", charge.captured_amount, events.PAYMENT_REFUNDED
+    else:
+        return None  # declined, voided or refunded already: nothing is held
+    tenant_id, _, ref = (charge.reference or "").partition(":")
+    now = clock.now()
+    payment = Payment(
+        id=new_id("pay"), tenant_id=tenant_id, ref=ref[:100], idempotency_key=key,
+        amount=charge.amount, currency=charge.currency, captured_amount=charge.captured_amount,
+        refunded_amount=refunded, processing_fee=charge.fee, status=status, provider=provider,
+        provider_ref=charge.provider_ref, card_last4=charge.card_last4, failure_code=None,
+        created_at=now, updated_at=now,
+    )
+    if not insert_once(session, payment):
+        return None  # another worker settled it at the same time
+    events.publish_payment(session, clock, kind, payment)
     return payment

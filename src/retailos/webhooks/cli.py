@@ -31,7 +31,7 @@ def worker(
     configure_logging(settings.log_level, settings.log_json)
     db = Database(settings.database_url)
     handlers.install()
-    w = Worker(db, SystemClock(), settings, interval_s=interval, upkeep=[handlers.upkeep])
+    w = Worker(db, SystemClock(), settings, interval_s=interval, upkeep=handlers.UPKEEP)
     try:
         if once:
             with httpx.Client() as client:

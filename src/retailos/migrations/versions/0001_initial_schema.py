@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 02:10:35.873667
+Create Date: 2026-11-26 02:48:02.737903
 """
 
 from __future__ import annotations
@@ -232,9 +232,14 @@ def upgrade() -> None:
     sa.Column('refunded_amount', sa.BigInteger(), nullable=False),
     sa.Column('card_last4', sa.String(length=4), nullable=False),
     sa.Column('decline_code', sa.String(length=40), nullable=True),
+    sa.Column('reference', sa.String(length=140), nullable=True),
+    sa.Column('fee', sa.BigInteger(), nullable=False),
     sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_testprovider_charges'))
     )
+    with op.batch_alter_table('testprovider_charges', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_testprovider_charges_created_at'), ['created_at'], unique=False)
+
     op.create_table('testprovider_requests',
     sa.Column('idempotency_key', sa.String(length=400), nullable=False),
     sa.Column('operation', sa.String(length=20), nullable=False),
@@ -749,6 +754,9 @@ def downgrade() -> None:
 
     op.drop_table('usage_records')
     op.drop_table('testprovider_requests')
+    with op.batch_alter_table('testprovider_charges', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_testprovider_charges_created_at'))
+
     op.drop_table('testprovider_charges')
     op.drop_table('tenants')
     op.drop_table('tax_rates')
