@@ -413,9 +413,13 @@ def handle_provider_event(
 # --- charges nobody recorded ------------------------------------------------------------------
 
 
+REFERENCE_PREFIX = "retailos:"
+
+
 def charge_reference(tenant_id: str, ref: str) -> str:
-    """What a charge is tagged with at the provider: whose payment it is, and for what."""
-    return f"{tenant_id}:{ref}"
+    """What a charge is tagged with at the provider: ours (other systems may share the
+    provider account), whose payment it is, and for what."""
+    return f"{REFERENCE_PREFIX}{tenant_id}:{ref}"
 
 
 def settle_orphaned_charges(
@@ -435,7 +439,7 @@ def settle_orphaned_charges(
     client = _connected(session, provider)
     until = clock.now() - older_than
     listed = _call(client.charges, until - within, until)
-    tagged = {c.provider_ref: c for c in listed if c.reference and ":" in c.reference}
+    tagged = {c.provider_ref: c for c in listed if _ours(c.reference)}
     if not tagged:
         return []
     known = set(session.scalars(select(Payment.provider_ref).where(
@@ -448,6 +452,11 @@ def settle_orphaned_charges(
         if payment is not None:
             settled.append(payment)
     return settled
+
+
+def _ours(reference: str | None) -> bool:
+    return reference is not None and reference.startswith(REFERENCE_PREFIX) and (
+        reference.count(":") >= 2)
 
 
 def _settle(
@@ -464,7 +473,7 @@ def _settle(
         status, refunded, kind = "refunded", charge.captured_amount, events.PAYMENT_REFUNDED
     else:
         return None  # declined, voided or refunded already: nothing is held
-    tenant_id, _, ref = (charge.reference or "").partition(":")
+    _, tenant_id, ref = (charge.reference or "").split(":", 2)
     now = clock.now()
     payment = Payment(
         id=new_id("pay"), tenant_id=tenant_id, ref=ref[:100], idempotency_key=key,
