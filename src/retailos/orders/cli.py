@@ -1,9 +1,10 @@
-"""`retailos orders`: the shopper simulator."""
+"""`retailos orders`: the shopper simulator, and giving back charges of abandoned checkouts."""
 
 from __future__ import annotations
 
 import signal
 import threading
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -47,3 +48,31 @@ def simulate_shoppers(
     console.print(f"shoppers: {rate}/s against {url}; Ctrl-C stops")
     stats = run_shoppers(url, key, rate, stop, config)
     console.print(" ".join(f"{k}={v}" for k, v in stats.as_dict().items()))
+
+
+@app.command("settle-abandoned")
+def settle_abandoned(
+    hours: Annotated[float, typer.Option(help="How far back to look at the provider's charges")]
+    = 1.0,
+) -> None:
+    """Void or refund charges of checkouts that never committed (what the worker does every
+    minute over the last hour); a wider window catches up after the worker was down."""
+    from retailos.core.clock import SystemClock
+    from retailos.core.db import Database
+    from retailos.core.errors import Problem
+    from retailos.core.settings import get_settings
+    from retailos.orders.service import settle_abandoned_checkouts
+
+    if not 0 < hours <= 24 * 90:
+        console.print("[red]error:[/red] --hours must be between 0 and 2160 (90 days)")
+        raise typer.Exit(2)
+    db = Database(get_settings().database_url)
+    try:
+        with db.transaction() as s:
+            settled = settle_abandoned_checkouts(s, SystemClock(), timedelta(hours=hours))
+    except Problem as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    console.print(f"{settled} charge(s) of abandoned checkouts given back")
