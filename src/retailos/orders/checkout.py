@@ -3,9 +3,10 @@
 The steps, each undone by its compensation if a later one fails (see `workflow`):
 
 1. price       lines priced by the catalogue now, never by the client; tax; platform fees
-2. claim       the order group, its orders and lines are inserted and flushed first: the unique
-               (tenant, Idempotency-Key) and (tenant, cart) rows make a concurrent replay wait
-               here and then find the first result, before it could charge anything
+2. claim       the order group is inserted first (its orders and lines are built, and written
+               at step 5): the unique (tenant, Idempotency-Key) and (tenant, cart) rows make a
+               concurrent replay wait here and then find the first result, before it could
+               charge anything
 3. reserve     a short stock hold, all or nothing, committed      undo: release the hold
                at once in a transaction of its own
 4. authorise   the provider authorises the total, and captures   undo: void the authorisation,
