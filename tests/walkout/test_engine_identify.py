@@ -100,3 +100,20 @@ def test_two_shoppers_taking_different_products_from_one_plate_each_pay_for_thei
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"gum": 2}
     assert items(receipts, "a2") == {"cola": 1}
+
+
+def test_units_left_unseen_share_a_fixed_prior_however_large_the_catalogue() -> None:
+    import numpy as np
+    import pytest
+
+    from retailos.walkout.engine.decide import STRAY_SHARE, pick_sku_prior
+
+    for n_skus in (10, 2_000):
+        stock = np.zeros(n_skus)
+        stock[0] = 5
+        planned = np.zeros(n_skus, dtype=bool)
+        planned[:2] = True  # the second is planned there but believed gone
+        prior = np.exp(pick_sku_prior(stock, planned))
+        assert prior.sum() == pytest.approx(1.0)
+        assert prior[2:].sum() == pytest.approx(STRAY_SHARE * prior[:2].sum())
+        assert prior[0] > prior[1] > prior[2]
