@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import event
@@ -92,7 +93,7 @@ def run(url: str, n_skus: int | None) -> None:
         with db.transaction() as s:
             lines = [(skus[2000 + k], 1) for k in range(n)]
             used = count_statements(
-                db, lambda s=s, lines=lines: inventory.reserve(s, clock, tenant, lines, "c", ttl))
+                db, partial(inventory.reserve, s, clock, tenant, lines, "c", ttl))
         print(f"{f'reserve, {n} line(s): SQL statements':<44} {used:8d}")
 
     hot = skus[-1]  # 25 units on hand, untouched so far
