@@ -12,12 +12,15 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
+from sqlalchemy import event
 
 from retailos.api.app import create_app
 from retailos.core.clock import ManualClock
@@ -181,3 +184,20 @@ def live_server(database_url: str) -> Iterator[LiveServer]:
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)
+
+
+@contextmanager
+def recorded_statements(db: Database, *, begin: bool = True) -> Iterator[list[str]]:
+    """The SQL statements `db`'s engine runs inside the block (an executemany is one); with
+    begin=False, without SQLite's explicit BEGIN, which PostgreSQL does not send."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if begin or not statement.startswith("BEGIN"):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)

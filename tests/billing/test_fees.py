@@ -1,12 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from retailos.billing import service as billing
 from retailos.core.clock import ManualClock
@@ -14,24 +11,11 @@ from retailos.core.db import Database
 from retailos.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from retailos.core.money import Money
 from retailos.tenants import service as tenants
+from tests.conftest import recorded_statements
 
 
 def usd(amount: int) -> Money:
     return Money(amount, "USD")
-
-
-@contextmanager
-def count_statements(db: Database) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture
@@ -54,7 +38,7 @@ def test_defaults_apply_the_per_item_minimum_to_cheap_items(
 
 def test_a_quote_takes_one_query(db: Database, store_and_operator: tuple[str, str]) -> None:
     store, _ = store_and_operator
-    with db.transaction() as s, count_statements(db) as seen:
+    with db.transaction() as s, recorded_statements(db) as seen:
         billing.quote_order_fees(s, store, [(2, usd(499)), (1, usd(1999)), (5, usd(99))])
     assert len([x for x in seen if x.lstrip().upper().startswith("SELECT")]) == 1
 

@@ -11,8 +11,8 @@ from retailos.catalog import service
 from retailos.catalog.service import PriceChange
 from retailos.core.clock import ManualClock
 from retailos.core.db import Database
-from tests.catalog.helpers import counted_statements, stock_shelf, tenant
-from tests.conftest import Actor
+from tests.catalog.helpers import stock_shelf, tenant
+from tests.conftest import Actor, recorded_statements
 
 BASE = "/v1/catalog"
 
@@ -68,7 +68,7 @@ def test_statements_do_not_grow_with_the_batch(db: Database, clock: ManualClock)
     counts = []
     for size, new_currency in ((4, "EUR"), (40, "GBP")):
         changes = [PriceChange(v, c, size) for v in ids[:size] for c in ("USD", new_currency)]
-        with db.transaction() as s, counted_statements(db) as statements:
+        with db.transaction() as s, recorded_statements(db, begin=False) as statements:
             result = service.set_prices(s, clock, tid, changes)
         assert (result.created, result.updated) == (size, size)
         counts.append(len(statements))

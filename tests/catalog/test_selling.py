@@ -7,14 +7,15 @@ from retailos.catalog.service import SaleableVariant, VariantDraft
 from retailos.core.clock import ManualClock
 from retailos.core.db import Database
 from retailos.core.money import Money
-from tests.catalog.helpers import counted_statements, stock_shelf, tenant
+from tests.catalog.helpers import stock_shelf, tenant
+from tests.conftest import recorded_statements
 
 
 def test_one_query_prices_any_number_of_variants(db: Database, clock: ManualClock) -> None:
     with db.transaction() as s:
         tid = tenant(s, clock, "A")
         ids = stock_shelf(s, clock, tid, 30)
-    with db.sessions() as s, counted_statements(db) as statements:
+    with db.sessions() as s, recorded_statements(db, begin=False) as statements:
         found = service.variants_for_sale(s, tid, ids, "USD")
     assert len(statements) == 1
     assert len(found) == 30
@@ -77,7 +78,7 @@ def test_known_variant_ids_include_unpriced_and_archived_but_not_others(
         unpriced, priced = (v.id for v in product.variants)
         service.archive_variant(s, clock, tid, priced)
         theirs = stock_shelf(s, clock, other, 1)[0]
-    with db.sessions() as s, counted_statements(db) as statements:
+    with db.sessions() as s, recorded_statements(db, begin=False) as statements:
         known = service.known_variant_ids(s, tid, [unpriced, priced, theirs, "sku_missing"])
     assert known == {unpriced, priced}
     assert len(statements) == 1

@@ -1,18 +1,16 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from retailos.core.clock import ManualClock
 from retailos.core.db import Database
 from retailos.core.errors import Conflict, OutOfStock
 from retailos.inventory import service as inventory
 from retailos.inventory.models import Hold
+from tests.conftest import recorded_statements
 from tests.inventory.conftest import Shop, sku
 
 TTL = timedelta(minutes=15)
@@ -179,21 +177,6 @@ def test_release_gives_units_back_and_is_idempotent(
     assert atp(db, shop, item) == {item: 2}
 
 
-@contextmanager
-def counting(db: Database) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.startswith("BEGIN"):  # the caller's transaction, not the service's
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-
-
 @pytest.mark.parametrize("expired_holds", [False, True])
 def test_reserve_uses_as_many_statements_for_twenty_lines_as_for_one(
     db: Database, clock: ManualClock, shop: Shop, expired_holds: bool
@@ -206,7 +189,7 @@ def test_reserve_uses_as_many_statements_for_twenty_lines_as_for_one(
     counts = []
     for lines in ([(items[0], 7)], [(i, 7) for i in items[1:]]):
         with db.transaction() as s:
-            with counting(db) as statements:
+            with recorded_statements(db, begin=False) as statements:
                 inventory.reserve(s, clock, shop.tenant_id, lines, "chk", TTL)
             counts.append(len(statements))
             assert inventory.audit(s) == []
@@ -222,7 +205,7 @@ def test_allocate_uses_four_statements_for_any_number_of_lines(
         with db.transaction() as s:
             hold = inventory.reserve(s, clock, shop.tenant_id, [(i, 7) for i in chosen], "c", TTL)
         with db.transaction() as s:
-            with counting(db) as statements:
+            with recorded_statements(db, begin=False) as statements:
                 inventory.allocate(s, clock, shop.tenant_id, hold, dict.fromkeys(chosen, "ord"))
             counts.append(len(statements))
             assert inventory.audit(s) == []

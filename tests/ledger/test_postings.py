@@ -9,6 +9,7 @@ from retailos.core.errors import Conflict, InvalidInput, NotFound
 from retailos.core.money import Money
 from retailos.ledger import postings, service
 from retailos.ledger.service import LineDraft
+from tests.conftest import recorded_statements
 
 STORE, OTHER_STORE, OPERATOR = "ten_store", "ten_other", "ten_operator"
 
@@ -222,13 +223,6 @@ def test_balances_need_a_currency_when_a_tenant_holds_several(
 def test_a_sale_touching_eight_accounts_takes_four_statements(
     db: Database, clock: ManualClock
 ) -> None:
-    from sqlalchemy import event
-
-    seen: list[str] = []
-
-    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
-        seen.append(statement.split()[0].upper())
-
     def sale(ref: str) -> None:
         with db.transaction() as s:
             postings.sale(s, clock, store_tenant_id=STORE, operator_tenant_id=OPERATOR,
@@ -236,13 +230,10 @@ def test_a_sale_touching_eight_accounts_takes_four_statements(
                           fee_lines={"referral": usd(200), "order": usd(50)})
 
     sale("grp_1")  # opens the accounts
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(db, begin=False) as seen:
         sale("grp_2")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     # lock the accounts, move every balance, the entry, its lines
-    assert [x for x in seen if x != "BEGIN"] == ["SELECT", "UPDATE", "INSERT", "INSERT"]
+    assert [x.split()[0].upper() for x in seen] == ["SELECT", "UPDATE", "INSERT", "INSERT"]
     with db.transaction() as s:
         assert service.balances(s, OPERATOR)["fee_revenue:order"] == usd(-100)
         assert service.check(s) == []

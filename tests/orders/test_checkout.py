@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from retailos.billing import service as billing
 from retailos.catalog import service as catalog
@@ -21,7 +20,7 @@ from retailos.orders import checkout
 from retailos.orders import service as orders
 from retailos.payments import service as payments
 from retailos.payments.providers import TestProvider
-from tests.conftest import Actor
+from tests.conftest import Actor, recorded_statements
 from tests.orders.conftest import (
     DECLINE,
     Store,
@@ -345,18 +344,9 @@ def test_scopes_are_enforced(client: TestClient, store: Store,
 def _statements(db: Database, run: Callable[[], Any]) -> int:
     """Statements our database ran for `run`; the test processor's own are not ours (on
     PostgreSQL it keeps its tables in the same database)."""
-    seen: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "testprovider_" not in statement:
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements(db) as seen:
         run()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return len(seen)
+    return len([statement for statement in seen if "testprovider_" not in statement])
 
 
 def test_statements_per_checkout_do_not_grow_with_lines_and_stay_within_30(

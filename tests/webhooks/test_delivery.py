@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from retailos.core import outbox
@@ -25,7 +25,7 @@ from retailos.webhooks.dispatch import deliver_due, fan_out, register_handler
 from retailos.webhooks.models import WebhookAttempt, WebhookDelivery
 from retailos.webhooks.service import CreatedSubscription
 from retailos.webhooks.signing import verify_signature
-from tests.conftest import Actor
+from tests.conftest import Actor, recorded_statements
 from tests.webhooks.conftest import Receiver
 
 SETTINGS = Settings(webhook_max_attempts=4, webhook_timeout_seconds=2.0)
@@ -336,20 +336,6 @@ def test_a_slow_receiver_does_not_hold_up_the_others(
     assert d.status == "succeeded"
 
 
-def statements(db: Database, run: Callable[[], object]) -> int:
-    seen: list[str] = []
-
-    def count(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        run()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return len(seen)
-
-
 def test_a_pass_costs_the_same_statements_for_one_event_or_forty(
     db: Database, clock: ManualClock, http: httpx.Client, receiver: Receiver, retailer: Actor
 ) -> None:
@@ -359,6 +345,8 @@ def test_a_pass_costs_the_same_statements_for_one_event_or_forty(
     def one_pass(events: int) -> int:
         for _ in range(events):
             publish(db, clock, retailer.tenant_id, "order.created")
-        return statements(db, lambda: pump(db, clock, http))
+        with recorded_statements(db) as seen:
+            pump(db, clock, http)
+        return len(seen)
 
     assert one_pass(1) == one_pass(40)
