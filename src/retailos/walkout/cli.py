@@ -35,19 +35,37 @@ def _suite_names() -> list[str]:
     return list(SUITES)
 
 
+def _simulate_second(suite: str, seed: int, minutes: float, out: Path) -> Path:
+    from retailos.sim.second import simulate_second
+
+    simulate_second(out, seed, minutes, suite)
+    return out
+
+
 @app.command()
 def simulate(
-    suite: Annotated[str, typer.Option(help="standard, crowded, adversarial or bigstore")],
+    suite: Annotated[str, typer.Option(help="standard, crowded, adversarial or bigstore; "
+                                             "with --generator second: calm, busy or tricky")],
     seed: Annotated[int, typer.Option(help="Random seed; the same seed writes the same files")],
     out: Annotated[Path, typer.Option(help="Folder to write the recording to")],
     minutes: Annotated[float, typer.Option(help="Length of the recording")] = 5.0,
-) -> None:
+    generator: Annotated[str, typer.Option(help="store (ours) or second (written from the "
+                                           "spec alone, retailos.sim.second)")] = "store",
+) -> None:  # fmt: skip
     """Simulate a walk-out store and write a recording with its truth."""
-    from retailos.sim.store import simulate as run_simulation
+    if generator not in ("store", "second"):
+        raise typer.BadParameter("must be store or second", param_hint="--generator")
+    if generator == "second":
+        from retailos.sim.second import SCENARIOS
 
-    if suite not in _suite_names():
+        names, run_simulation = list(SCENARIOS), _simulate_second
+    else:
+        from retailos.sim.store import simulate as run_simulation
+
+        names = _suite_names()
+    if suite not in names:
         raise typer.BadParameter(f"unknown suite {suite!r}; choose one of "
-                                 f"{', '.join(_suite_names())}", param_hint="--suite")  # fmt: skip
+                                 f"{', '.join(names)}", param_hint="--suite")  # fmt: skip
     if not 0 < minutes <= 240:
         raise typer.BadParameter("must be more than 0 and at most 240", param_hint="--minutes")
     if out.exists() and not out.is_dir():
