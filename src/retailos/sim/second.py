@@ -318,6 +318,7 @@ class World:
         self.knocks: list[dict[str, Any]] = []
         self.accounts = 0
         self.truth: dict[str, Any] = {}
+        self.flags: dict[str, Any] = {}
 
     # -- movement
     def _aisle(self, y: float) -> int:
@@ -425,12 +426,14 @@ class World:
         hand = self._hand()
         occluded = bool(self.rng.random() < self.sc.occlude_p)
         times = a.reach(hand, self.target(p), contact, self.rng, occluded)
+        self.flags = {"occluded": occluded}  # copied into the truth action
         if self.rng.random() < self.sc.lean_p:  # the free hand rests on a neighbouring plate
             q = self.neighbour(p)
             if q != p:
                 t0, t1, t2, t3 = times
                 a.reaches.append((1 - hand, t0 + 0.1, t1, t2, t3 - 0.1, self.target(q), False))
                 self._press(q, t1, t2, float(self.rng.uniform(80, 450)))
+                self.flags["free_hand_on"] = self.pid[q]
         return (*times, hand)
 
     # -- actions (intents are resolved later, in time order, against the real units)
@@ -471,6 +474,7 @@ class World:
                     "handle": h,
                     "hand": hand,
                     "hold_s": hold_s,
+                    **self.flags,
                     "ramp": float(self.rng.uniform(0.08, 0.25)),
                 }
             )
@@ -501,6 +505,7 @@ class World:
                 "handle": h,
                 "hand": hand,
                 "wrong": wrong,
+                **self.flags,
                 "ramp": float(self.rng.uniform(0.06, 0.18)),
             }
         )
@@ -524,6 +529,7 @@ class World:
                 "plate": p,
                 "sku": sku,
                 "hand": hand,
+                **self.flags,
                 "ramp": float(self.rng.uniform(0.06, 0.18)),
             }
         )
@@ -739,6 +745,9 @@ def _resolve(w: World, store: dict[str, Any]) -> dict[str, Any]:
         }
         if it.get("hold_s"):
             action["hold_s"] = round(it["hold_s"], 2)
+        for key in ("occluded", "free_hand_on"):
+            if it.get(key):
+                action[key] = it[key]
         if it.get("wrong"):
             action["wrong_shelf"] = True
         actions.append(action)
