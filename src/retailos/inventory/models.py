@@ -102,7 +102,7 @@ class HoldLine(Base):
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         Index("ix_inventory_hold_lines_stock", "stock_id", "status"),
-        Index("ix_inventory_hold_lines_hold", "tenant_id", "hold_id"),
+        Index("ix_inventory_hold_lines_hold", "hold_id"),  # hold ids are unique across tenants
         Index("ix_inventory_hold_lines_order", "tenant_id", "order_id"),
     )
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 02:48:02.737903
+Create Date: 2026-11-26 04:18:37.461616
 """
 
 from __future__ import annotations
@@ -508,7 +508,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inventory_hold_lines'))
     )
     with op.batch_alter_table('inventory_hold_lines', schema=None) as batch_op:
-        batch_op.create_index('ix_inventory_hold_lines_hold', ['tenant_id', 'hold_id'], unique=False)
+        batch_op.create_index('ix_inventory_hold_lines_hold', ['hold_id'], unique=False)
         batch_op.create_index('ix_inventory_hold_lines_order', ['tenant_id', 'order_id'], unique=False)
         batch_op.create_index('ix_inventory_hold_lines_stock', ['stock_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_inventory_hold_lines_tenant_id'), ['tenant_id'], unique=False)
