@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -17,6 +17,8 @@ from prometheus_client import (
 )
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import text
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("retailos.http")
 MAX_BODY_BYTES = 1 << 20  # the largest request the API reads: 1 MiB
@@ -46,21 +48,7 @@ def install(app: FastAPI) -> None:
         registry=registry,
     )
 
-    @app.middleware("http")
-    async def observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request) if _size_ok(request) else _too_large(request)
-        elapsed = time.perf_counter() - start
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        requests.labels(request.method, route, str(response.status_code)).inc()
-        latency.labels(request.method, route).observe(elapsed)
-        log.info("request", extra={
-            "method": request.method, "path": request.url.path, "route": route,
-            "status": response.status_code, "ms": round(elapsed * 1000, 2),
-        })
-        return response
+    app.add_middleware(Observe, requests=requests, latency=latency)
 
     router = APIRouter(tags=["operations"])
 
@@ -77,17 +65,51 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
 
 
-def _size_ok(request: Request) -> bool:
-    length = request.headers.get("content-length")
+class Observe:
+    """Counts, times and logs every HTTP request, and answers 413 to a declared body over the
+    limit. Plain ASGI rather than `@app.middleware("http")`, which would pass every request
+    through an extra task and memory streams."""
+
+    def __init__(self, app: ASGIApp, requests: Counter, latency: Histogram) -> None:
+        self.app, self.requests, self.latency = app, requests, latency
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500  # if the app fails before it answers
+
+        async def observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            app = self.app if _size_ok(scope) else _too_large(scope)
+            await app(scope, receive, observed)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            self.requests.labels(method, route, str(status)).inc()
+            self.latency.labels(method, route).observe(elapsed)
+            log.info("request", extra={
+                "method": method, "path": scope["path"], "route": route, "status": status,
+                "ms": round(elapsed * 1000, 2),
+            })
+
+
+def _size_ok(scope: Scope) -> bool:
+    length = Headers(scope=scope).get("content-length")
     return length is None or not length.isdigit() or int(length) <= MAX_BODY_BYTES
 
 
-def _too_large(request: Request) -> Response:
-    from fastapi.responses import JSONResponse
-
+def _too_large(scope: Scope) -> Response:
     body = {
         "type": "urn:retailos:problem:payload-too-large", "title": "Request body too large",
         "status": 413, "detail": f"request bodies are limited to {MAX_BODY_BYTES} bytes",
-        "instance": request.url.path,
+        "instance": scope["path"],
     }
     return JSONResponse(body, status_code=413, media_type="application/problem+json")

@@ -125,15 +125,16 @@ def revoke_api_key(session: Session, clock: Clock, tenant_id: str, key_id: str) 
 
 
 def authenticate(session: Session, token: str) -> Principal:
-    """The principal behind a presented key, or Unauthenticated."""
+    """The principal behind a presented key, or Unauthenticated. One read per request: the key
+    and its tenant together, by primary key."""
     key_id, _, secret = token.removeprefix("rk_").partition(".")
-    key = session.get(ApiKey, key_id) if token.startswith("rk_") and secret else None
-    if key is None or key.revoked_at is not None:
+    found = session.execute(
+        select(ApiKey.secret_hash, ApiKey.scopes, Tenant.id, Tenant.kind)
+        .join(Tenant, Tenant.id == ApiKey.tenant_id)
+        .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+    ).first() if token.startswith("rk_") and secret else None
+    if found is None or not hmac.compare_digest(found.secret_hash, _hash(secret)):
         raise Unauthenticated("the API key is missing, unknown or revoked")
-    if not hmac.compare_digest(key.secret_hash, _hash(secret)):
-        raise Unauthenticated("the API key is missing, unknown or revoked")
-    tenant = session.get(Tenant, key.tenant_id)
-    assert tenant is not None  # foreign key
     return Principal(
-        tenant_id=tenant.id, tenant_kind=tenant.kind, key_id=key.id, scopes=tuple(key.scopes)
+        tenant_id=found.id, tenant_kind=found.kind, key_id=key_id, scopes=tuple(found.scopes)
     )
