@@ -120,15 +120,42 @@ def place_orders(url: str, token: str, bodies: Sequence[dict[str, object] | None
     return latencies, codes, time.monotonic() - started
 
 
-def pgbench_tps(cluster: Cluster, clients: int, seconds: int) -> float:
+def pgbench_tps(cluster: Cluster, clients: int, seconds: int) -> tuple[float, float]:
+    """TPC-B transactions per second, and the CPU seconds PostgreSQL spent on them."""
     cluster.psql("CREATE DATABASE pgbench")
     cluster.pgbench("-i", "-q", "-s", str(max(clients, 8)), database="pgbench")
+    before = cpu_seconds(postmaster(cluster))
     out = cluster.pgbench("-c", str(clients), "-j", str(min(clients, os.cpu_count() or 1)),
                           "-T", str(seconds), database="pgbench")
+    used = cpu_seconds(postmaster(cluster)) - before
     found = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
-    if not found:
+    done = re.search(r"number of transactions actually processed: (\d+)", out)
+    if not found or not done:
         raise RuntimeError(f"could not read pgbench's TPS from:\n{out}")
-    return float(found.group(1))
+    return float(found.group(1)), used / max(int(done.group(1)), 1)
+
+
+def postmaster(cluster: Cluster) -> int:
+    return int((cluster.data / "postmaster.pid").read_text().split()[0])
+
+
+def cpu_seconds(root: int) -> float:
+    """CPU time of a process and its live children, plus what its exited children used (Linux's
+    /proc; 0 elsewhere). PostgreSQL's backends are children of the postmaster, uvicorn's
+    workers of its master."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if pid == root:
+            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        elif ppid == root:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def main() -> None:
@@ -179,8 +206,11 @@ def main() -> None:
             wait_for_port(port, timeout=60)
             base = f"http://127.0.0.1:{port}"
             place_orders(base, token, bodies[-50:], args.clients, 5)  # warm-up
+            cpu_before = cpu_seconds(server.pid), cpu_seconds(postmaster(cluster))
             latencies, codes, wall = place_orders(base, token, bodies, args.clients,
                                                   args.seconds)
+            api_cpu = cpu_seconds(server.pid) - cpu_before[0]
+            db_cpu = cpu_seconds(postmaster(cluster)) - cpu_before[1]
             ceilings = {
                 f"{method} {path}": len(done) / took
                 for method, path, body in CEILING if args.ceiling
@@ -190,7 +220,7 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-        tps = pgbench_tps(cluster, args.clients, int(args.seconds))
+        tps, tpcb_cpu = pgbench_tps(cluster, args.clients, int(args.seconds))
 
     orders = len(latencies)
     rate = orders / wall
@@ -204,6 +234,12 @@ def main() -> None:
     print(f"latency p50: {q[49] * 1000:.0f} ms, p99: {q[98] * 1000:.0f} ms")
     print(f"pgbench TPC-B tps: {tps:.1f} ({args.clients} clients)")
     print(f"ratio orders/s / pgbench tps: {rate / tps:.3f}")
+    # What each side costs the machine, whatever else runs on it. Where CPU is the limit, the
+    # ratio tends to the CPU of a TPC-B transaction over the CPU of an order.
+    per_order = 1000 / max(orders, 1)
+    print(f"CPU per order: API workers {api_cpu * per_order:.1f} ms, PostgreSQL "
+          f"{db_cpu * per_order:.1f} ms; per TPC-B transaction: PostgreSQL "
+          f"{tpcb_cpu * 1000:.2f} ms (pgbench's client not counted)")
     for request, per_second in ceilings.items():
         print(f"ceiling {request}: {per_second:.1f}/s, ratio {per_second / tps:.3f}")
 
