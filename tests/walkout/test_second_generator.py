@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from retailos.sim.second import SCENARIOS, simulate_second
+from retailos.sim.second import SCENARIOS, simulate
 from retailos.walkout.recording import Recording, read_recording
 from retailos.walkout.replay import replay_recording
 from retailos.walkout.scoring import score
@@ -29,7 +29,7 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int]
     for scenario in SCENARIOS:
         for seed in SEEDS:
             folder = tmp_path_factory.mktemp(f"second-{scenario}-{seed}")
-            simulate_second(folder, seed, 2.0, scenario)
+            simulate(scenario, seed, 2.0, folder)
             out[(scenario, seed)] = read_recording(folder)  # the engine's reader accepts it
     return out
 
@@ -60,7 +60,7 @@ def test_recordings_follow_the_spec(recordings: dict[tuple[str, int], Recording]
 def test_same_seed_writes_the_same_files(tmp_path: Path) -> None:
     digests = []
     for run in ("a", "b"):
-        simulate_second(tmp_path / run, 5, 0.5, "tricky")
+        simulate("tricky", 5, 0.5, tmp_path / run)
         digests.append(
             {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in (tmp_path / run).iterdir()}
         )

@@ -910,8 +910,10 @@ def _render_tracks(w: World, duration: float) -> list[list[str]]:
 # --------------------------------------------------------------------------- entry point
 
 
-def simulate_second(out: Path, seed: int, minutes: float, scenario: str) -> None:
-    """Write a recording folder per store-recording.md v1, deterministic for (seed, scenario)."""
+def simulate(suite: str, seed: int, minutes: float, out: Path) -> Path:
+    """Write a recording folder per store-recording.md v1, deterministic for (seed, scenario);
+    the same call as `retailos.sim.store.simulate`, with a scenario for the suite."""
+    scenario = suite
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
     sc = SCENARIOS[scenario]
@@ -975,3 +977,4 @@ def simulate_second(out: Path, seed: int, minutes: float, scenario: str) -> None
         },
     }
     (out / "truth.json").write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
+    return out

@@ -35,13 +35,6 @@ def _suite_names() -> list[str]:
     return list(SUITES)
 
 
-def _simulate_second(suite: str, seed: int, minutes: float, out: Path) -> Path:
-    from retailos.sim.second import simulate_second
-
-    simulate_second(out, seed, minutes, suite)
-    return out
-
-
 @app.command()
 def simulate(
     suite: Annotated[str, typer.Option(help="standard, crowded, adversarial or bigstore; "
@@ -57,8 +50,9 @@ def simulate(
         raise typer.BadParameter("must be store or second", param_hint="--generator")
     if generator == "second":
         from retailos.sim.second import SCENARIOS
+        from retailos.sim.second import simulate as run_simulation
 
-        names, run_simulation = list(SCENARIOS), _simulate_second
+        names = list(SCENARIOS)
     else:
         from retailos.sim.store import simulate as run_simulation
 
