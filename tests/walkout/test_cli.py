@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from retailos.walkout.cli import _write_benchmarks, app
+from retailos.walkout.recording import read_recording
 from retailos.walkout.scoring import make_receipts, score
 
 runner = CliRunner()
@@ -72,12 +73,14 @@ def test_bad_input_exits_with_code_two_and_no_traceback(args: list[str]) -> None
     assert "Traceback" not in result.output
 
 
-def test_simulate_writes_a_recording(tmp_path: Path) -> None:
+@pytest.mark.parametrize("suite", ["standard", "busy"])  # ours, and the second generator's
+def test_simulate_writes_a_recording(tmp_path: Path, suite: str) -> None:
     out = tmp_path / "rec"
-    result = runner.invoke(app, ["simulate", "--suite", "standard", "--seed", "2",
+    result = runner.invoke(app, ["simulate", "--suite", suite, "--seed", "2",
                                  "--minutes", "0.5", "--out", str(out)])  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert (out / "truth.json").is_file() and (out / "weights.npy").is_file()
+    assert read_recording(out).store["plates"]
+    assert (out / "truth.json").is_file()
 
 
 def test_the_report_section_replaces_only_its_own_markers(tmp_path: Path) -> None:
