@@ -326,3 +326,25 @@ def test_a_hand_passing_over_the_plate_loses_to_the_hand_that_stays_on_it() -> N
     _, receipts = run(s.recording(), seconds=0.5)
     assert items(receipts, "a2") == {"cola": 1}
     assert items(receipts, "a1") == {}
+
+
+def test_a_put_and_a_take_that_cancel_on_one_plate_are_both_explained() -> None:
+    """a1 puts a jar back; two seconds later a2 takes one from the same plate. A basket
+    leaning on the next plate keeps the shelf moving, so the plate does not settle between
+    them and its settled levels show no change at all; the level between the two contacts
+    shows the jar that came back, so a1 pays nothing and a2 pays for the jar."""
+    products = [("jar", 500.0, 4.0), ("chips", 160.0, 2.0), ("cola", 368.0, 3.0)]
+    stock = {(1, 1): {"jar": 10}, (1, 2): {"cola": 8}, (1, 0): {"chips": 6}}
+    s = Scene(make_store(products, stock), 40.0)
+    s.person(1, "a1", 1.0, 30.0, x=0.5)
+    s.person(2, "a2", 1.0, 31.0, x=0.7)
+    s.reach(1, 1, 1, 4.0, 5.2)
+    s.step(1, 1, 5.0, -500.0)
+    s.reach(1, 1, 1, 12.0, 13.2)
+    s.step(1, 1, 13.0, +500.0)
+    s.step(1, 2, 17.5, 0.0, touch_s=5.0, hold_g=200.0, shake_g=60.0)  # the basket
+    s.reach(2, 1, 1, 15.2, 16.4, hand="l")
+    s.step(1, 1, 16.2, -503.0)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {}
+    assert items(receipts, "a2") == {"jar": 1}

@@ -17,6 +17,7 @@ from retailos.walkout.engine.decide import (
     MAX_RESTOCK_UNITS,
     MAX_UNITS,
     MODEL_SD_G,
+    NO_CHANGE_LOGPRIOR,
     count_logprior,
     decide,
     null_scores,
@@ -268,7 +269,17 @@ class Engine:
         weight = weight_loglik(change.delta_g, change.sd_g, lay.unit_weight, lay.unit_sd,
                                max_units)
         if null[0] >= float(weight.max()) + MAX_PRIOR_AND_TOUCH_GAIN:
-            # No product can beat "nothing changed" (a bump, a touch): skip the people.
+            # No product can beat "nothing changed" (a bump, a touch): skip the people, unless
+            # the level in a hand-free span after the plate started moving says otherwise: a
+            # put and a take that cancel in the settled levels (one unit back, one taken by
+            # someone else, the plate kept from settling between them) each moved the plate.
+            if whole:
+                parts = self._split_at_gaps(change)
+                if any(part.t_settle > change.t_start and self._units_fit_better(part)
+                       for part in parts[:-1]):
+                    for part in parts:
+                        self._resolve(part, whole=False)
+                    return
             self.decisions.append(
                 {"plate": lay.plate_ids[p], "t": change.t_close, "delta_g": change.delta_g,
                  "kind": "no-change", "sku": None, "count": 0, "track_id": None, "margin": None}
@@ -323,6 +334,15 @@ class Engine:
                                  (reading[0] * frac, reading[1] * frac**2))
         else:
             self._apply_put(p, sku, d.count, tid, reading)
+
+    def _units_fit_better(self, change: LoadChange) -> bool:
+        """Do some units of a product fit the change better than "nothing changed"?"""
+        lay = self.layout
+        max_units = MAX_UNITS if change.delta_g < 0 else MAX_RESTOCK_UNITS
+        weight = weight_loglik(change.delta_g, change.sd_g, lay.unit_weight, lay.unit_sd,
+                               max_units)
+        nothing = null_scores(change.delta_g, change.sd_g)[0] - NO_CHANGE_LOGPRIOR
+        return float(weight.max()) > nothing
 
     def _two_hands(
         self, change: LoadChange, loglik: np.ndarray, evidence: list[str], tids: list[int],
