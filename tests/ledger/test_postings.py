@@ -237,3 +237,33 @@ def test_a_sale_touching_eight_accounts_takes_four_statements(
     with db.transaction() as s:
         assert service.balances(s, OPERATOR)["fee_revenue:order"] == usd(-100)
         assert service.check(s) == []
+
+
+def test_entries_spread_over_the_shards_of_an_account_and_balances_sum_them(
+    db: Database, clock: ManualClock
+) -> None:
+    refs = [f"grp_{n}" for n in range(40)]
+    shards = {service.shard_of(ref) for ref in refs}
+    assert len(shards) > 1  # the operator's hot accounts are not one row
+    for ref in refs:
+        sell(db, clock, gross=1080, tax=80, fees=80, ref=ref)
+    with db.transaction() as s:
+        rows = s.execute(text(
+            "SELECT shard, balance FROM ledger_accounts WHERE tenant_id = :t AND code = 'revenue'"
+        ), {"t": STORE}).all()
+        assert len(rows) == service.SHARDS  # opened together on first use
+        assert {shard for shard, balance in rows if balance} == shards
+        assert service.balances(s, STORE)["revenue"] == usd(-1000 * len(refs))
+        assert service.check(s) == []
+
+
+def test_a_reversal_moves_the_same_shard_rows_as_its_entry(
+    db: Database, clock: ManualClock
+) -> None:
+    entry_id = sell(db, clock, ref="grp_7")
+    with db.transaction() as s:
+        service.reverse(s, clock, STORE, entry_id, "mistake")
+    with db.transaction() as s:
+        moved = s.execute(text("SELECT count(*) FROM ledger_accounts WHERE balance != 0"))
+        assert moved.scalar() == 0  # each row back to zero, not two shards that cancel
+        assert service.check(s) == []

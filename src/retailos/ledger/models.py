@@ -16,14 +16,17 @@ from retailos.core.db import Base, id_column, tenant_column
 
 
 class LedgerAccount(Base):
+    """One shard of an account (tenant, code, currency): its balance is the sum over shards."""
+
     __tablename__ = "ledger_accounts"
-    __table_args__ = (UniqueConstraint("tenant_id", "code", "currency"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "code", "currency", "shard"),)
 
     id: Mapped[str] = id_column()
     tenant_id: Mapped[str] = tenant_column()
     code: Mapped[str] = mapped_column(String(60))
     currency: Mapped[str] = mapped_column(String(3))
     normal_side: Mapped[str] = mapped_column(String(6))
+    shard: Mapped[int] = mapped_column(default=0)  # which of the account's rows (service.SHARDS)
     balance: Mapped[int] = mapped_column(default=0)  # signed: debit positive
     created_at: Mapped[datetime]
 

@@ -4,10 +4,15 @@
 as the business change that caused it. The touched accounts are row-locked in id order, then
 their running balances move in one guarded atomic `UPDATE ... SET balance = balance + CASE ...`
 (never read-modify-write): concurrent postings queue on shared accounts and cannot deadlock.
+
+Each account is SHARDS rows, its balance their sum. An entry posts to the shard its ref picks,
+so postings of different orders rarely queue on one row: the operator's accounts, which every
+sale of every store moves, are not a global lock.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +32,12 @@ from retailos.ledger.chart import CHART
 from retailos.ledger.models import JournalEntry, JournalLine, LedgerAccount
 
 REVERSAL = "reversal"
+SHARDS = 8  # rows per account: how many postings to one account can proceed at once
+
+
+def shard_of(ref: str) -> int:
+    """The shard an entry with `ref` posts to: the same for an entry and its reversal."""
+    return zlib.crc32(ref.encode()) % SHARDS
 
 
 @dataclass(frozen=True)
@@ -86,11 +97,11 @@ def _validate(lines: Sequence[LineDraft]) -> str:
 
 
 def _lock_accounts(
-    session: Session, currency: str, keys: Sequence[tuple[str, str]]
+    session: Session, currency: str, shard: int, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], str]:
-    """Ids of the accounts (tenant, code) `keys`, row-locked in id order, if every one of them
-    exists; if any is missing, nothing is locked and nothing returned."""
-    wanted = (LedgerAccount.currency == currency) & tuple_(
+    """Ids of the `shard` rows of the accounts (tenant, code) `keys`, row-locked in id order, if
+    every one of them exists; if any is missing, nothing is locked and nothing returned."""
+    wanted = (LedgerAccount.currency == currency) & (LedgerAccount.shard == shard) & tuple_(
         LedgerAccount.tenant_id, LedgerAccount.code).in_(list(keys))
     existing = select(func.count()).select_from(LedgerAccount).where(wanted).scalar_subquery()
     stmt = (
@@ -105,20 +116,22 @@ def _lock_accounts(
 def _create_accounts(
     session: Session, clock: Clock, currency: str, keys: Sequence[tuple[str, str]]
 ) -> None:
-    """Open accounts on first use; one that a concurrent transaction opened is left alone."""
+    """Open accounts on first use, every shard at once; one that a concurrent transaction
+    opened is left alone."""
     now = clock.now()
     rows = [
-        {"id": new_id("acc"), "tenant_id": t, "code": c, "currency": currency,
+        {"id": new_id("acc"), "tenant_id": t, "code": c, "currency": currency, "shard": shard,
          "normal_side": CHART[c].normal_side, "balance": 0, "created_at": now}
-        for t, c in sorted(keys)
+        for t, c in sorted(keys) for shard in range(SHARDS)
     ]
     session.execute(upsert_insert(session, LedgerAccount).values(rows).on_conflict_do_nothing())
 
 
 def _move_balances(
-    session: Session, clock: Clock, currency: str, deltas: dict[tuple[str, str], int]
+    session: Session, clock: Clock, currency: str, shard: int, deltas: dict[tuple[str, str], int]
 ) -> dict[tuple[str, str], str]:
-    """Add each delta to its account in one guarded atomic UPDATE; return the account ids.
+    """Add each delta to its account's `shard` row in one guarded atomic UPDATE; return the ids
+    of the rows.
 
     The rows are locked in id order, so two postings that share accounts queue instead of
     deadlocking. The lock is all or nothing: a posting that finds an account missing opens the
@@ -128,10 +141,10 @@ def _move_balances(
     PostgreSQL can see. Steady state: two statements, however many accounts, and no INSERT.
     """
     keys = list(deltas)
-    ids = _lock_accounts(session, currency, keys)
+    ids = _lock_accounts(session, currency, shard, keys)
     if not ids:
         _create_accounts(session, clock, currency, keys)
-        ids = _lock_accounts(session, currency, keys)
+        ids = _lock_accounts(session, currency, shard, keys)
     table = cast(Table, LedgerAccount.__table__)
     moved = session.execute(
         update(table)
@@ -154,7 +167,7 @@ def _post(
     deltas: dict[tuple[str, str], int] = defaultdict(int)
     for line in lines:
         deltas[(line.owner_tenant_id, line.account)] += line.amount.amount
-    account_ids = _move_balances(session, clock, currency, deltas)
+    account_ids = _move_balances(session, clock, currency, shard_of(ref), deltas)
     entry = JournalEntry(
         id=new_id("jrn"), tenant_id=tenant_id, ref=ref, kind=kind, memo=memo[:500],
         currency=currency, created_at=clock.now(), reverses_id=reverses_id,
@@ -227,14 +240,16 @@ def reverse(
 
 
 def accounts(session: Session, tenant_id: str, currency: str | None = None) -> list[AccountBalance]:
-    stmt = select(
-        LedgerAccount.tenant_id, LedgerAccount.code, LedgerAccount.currency,
-        LedgerAccount.normal_side, LedgerAccount.balance,
-    ).where(LedgerAccount.tenant_id == tenant_id)
+    """The tenant's accounts with their balances, each summed over its shards."""
+    columns = (LedgerAccount.tenant_id, LedgerAccount.code, LedgerAccount.currency,
+               LedgerAccount.normal_side)
+    stmt = select(*columns, func.sum(LedgerAccount.balance)).where(
+        LedgerAccount.tenant_id == tenant_id)
     if currency is not None:
         stmt = stmt.where(LedgerAccount.currency == currency)
-    rows = session.execute(stmt.order_by(LedgerAccount.currency, LedgerAccount.code))
-    return [AccountBalance(*row) for row in rows]
+    rows = session.execute(stmt.group_by(*columns).order_by(LedgerAccount.currency,
+                                                            LedgerAccount.code))
+    return [AccountBalance(t, c, cur, side, int(total)) for t, c, cur, side, total in rows]
 
 
 def balances(session: Session, tenant_id: str, currency: str | None = None) -> dict[str, Money]:

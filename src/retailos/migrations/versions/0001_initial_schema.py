@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 04:18:37.461616
+Create Date: 2026-11-26 04:29:05.260912
 """
 
 from __future__ import annotations
@@ -131,10 +131,11 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=60), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('normal_side', sa.String(length=6), nullable=False),
+    sa.Column('shard', sa.BigInteger(), nullable=False),
     sa.Column('balance', sa.BigInteger(), nullable=False),
     sa.Column('created_at', retailos.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_accounts')),
-    sa.UniqueConstraint('tenant_id', 'code', 'currency', name=op.f('uq_ledger_accounts_tenant_id_code_currency'))
+    sa.UniqueConstraint('tenant_id', 'code', 'currency', 'shard', name=op.f('uq_ledger_accounts_tenant_id_code_currency_shard'))
     )
     with op.batch_alter_table('ledger_accounts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ledger_accounts_tenant_id'), ['tenant_id'], unique=False)
