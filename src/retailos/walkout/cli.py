@@ -36,10 +36,11 @@ Simulate = Callable[[str, int, float, Path], Path]
 def _simulators() -> dict[str, Simulate]:
     """Every suite by name: our simulator's (sim/store), then the second generator's, written
     from the spec alone to check that the engine does not fit one simulator's habits."""
-    from retailos.sim import second, store
+    from retailos.sim import second, store, third
 
     return {**dict.fromkeys(store.SUITES, store.simulate),
-            **dict.fromkeys(second.SCENARIOS, second.simulate)}  # fmt: skip
+            **dict.fromkeys(second.SCENARIOS, second.simulate),
+            **dict.fromkeys(third.SUITES, third.simulate)}  # fmt: skip
 
 
 @app.command()
