@@ -110,11 +110,15 @@ class Scene:
     # ---- what happens --------------------------------------------------------------------
 
     def person(self, track_id: int, account: str, t_in: float, t_out: float,
-               x: float, role: str = "shopper") -> None:
-        """A person who enters, walks to stand at x in the aisle, and leaves at t_out."""
+               x: float, role: str = "shopper", y: float = SHELF_Y - 0.45) -> None:
+        """A person who enters, walks to stand at x in the aisle, and leaves at t_out.
+
+        `y` puts them elsewhere: beyond the gondola's back (y > SHELF_Y + 0.45) is the next
+        aisle, behind the shelf.
+        """
         self.gates += [(t_in, "enter", track_id, account, role), (t_out, "exit", track_id,
                                                                    account, role)]
-        self._heads[track_id] = [(t_in, t_out, np.array([x, SHELF_Y - 0.45, 1.6]))]
+        self._heads[track_id] = [(t_in, t_out, np.array([x, y, 1.6]))]
 
     def move(self, track_id: int, t: float, x: float) -> None:
         """From time t the person stands at x."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.walkout.engine_scenes import Scene, items, make_store, run
+from tests.walkout.engine_scenes import SHELF_Y, Scene, items, make_store, run
 
 # two products a gram apart: only where they stand tells them apart
 TWINS = [("cola", 368.0, 3.0), ("diet", 367.0, 3.0), ("water", 500.0, 4.0), ("gum", 30.0, 1.0)]
@@ -54,6 +54,20 @@ def test_a_pick_with_the_wrists_unseen_falls_back_to_where_people_stand() -> Non
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"cola": 1}
     assert items(receipts, "a2") == {}
+
+
+def test_someone_behind_the_gondola_cannot_have_made_a_pick_unseen() -> None:
+    # the next aisle, behind a back-to-back gondola: on the floor, right behind the plate
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.2, y=SHELF_Y + 0.9)
+    scene.person(2, "a2", 1.0, 26.0, x=0.3)
+    scene.wrists_unseen(1, 1.0, 25.0)
+    scene.reach(2, 1, 0, 4.0, 5.3)
+    scene.wrists_unseen(2, 3.5, 6.0)
+    scene.step(1, 0, 5.0, -368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a2") == {"cola": 1}
+    assert items(receipts, "a1") == {}
 
 
 def test_a_bumped_neighbour_plate_charges_nothing() -> None:
