@@ -128,9 +128,13 @@ class Scene:
         spans.append((t, t_out, np.array([x, SHELF_Y - 0.45, 1.6])))
 
     def reach(self, track_id: int, shelf: int, index: int, t0: float, t1: float,
-              hand: str = "r") -> None:
-        """The person's wrist is at the plate's front during [t0, t1]."""
-        self._reaches.append((track_id, t0, t1, plate_front(self.store, shelf, index), hand))
+              hand: str = "r", x: float | None = None) -> None:
+        """The person's wrist is at the plate's front during [t0, t1] (at `x` along the
+        shelf, if given, instead of the plate's middle)."""
+        where = plate_front(self.store, shelf, index)
+        if x is not None:
+            where[0] = x
+        self._reaches.append((track_id, t0, t1, where, hand))
 
     def wrists_unseen(self, track_id: int, t0: float, t1: float) -> None:
         self._blind.append((track_id, t0, t1))

@@ -70,6 +70,21 @@ def test_someone_behind_the_gondola_cannot_have_made_a_pick_unseen() -> None:
     assert items(receipts, "a1") == {}
 
 
+def test_a_hand_busy_on_the_next_plate_does_not_take_this_one_too() -> None:
+    # a1 takes diet with a wrist near the border of the cola plate; at the same time a2, whose
+    # hands the camera cannot see, takes a cola standing right in front of it
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.7)
+    scene.person(2, "a2", 1.0, 26.0, x=0.2)
+    scene.reach(1, 1, 1, 4.0, 5.3, hand="l", x=0.41)
+    scene.wrists_unseen(2, 3.0, 6.5)
+    scene.step(1, 1, 5.0, -367.0)
+    scene.step(1, 0, 5.05, -368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"diet": 1}
+    assert items(receipts, "a2") == {"cola": 1}
+
+
 def test_a_bumped_neighbour_plate_charges_nothing() -> None:
     scene = Scene(make_store(TWINS, STOCK), 30.0)
     scene.person(1, "a1", 1.0, 25.0, x=0.4)

@@ -68,6 +68,10 @@ class Attribution:
     evidence: list[str]  # "wrist" | "last-wrist" | "head" per candidate
     # float64 [K]: what the share of the window a seen wrist spent on the plate adds
     contact: np.ndarray | None = None
+    # float64 [K, 2]: closest distance of the left and right wrist to the plate (inf: unseen)
+    hand_d: np.ndarray | None = None
+    # float64 [K]: what the head says, for people with a wrist out of sight (-inf for others)
+    head_ll: np.ndarray | None = None
 
 
 class People:
@@ -269,8 +273,15 @@ class People:
                     near |= on[k]
         return near
 
-    def attribute(self, plate: int, t0: float, t1: float) -> Attribution:
-        """Log-likelihood, per person seen in [t0, t1], that their hand made the change."""
+    def attribute(self, plate: int, t0: float, t1: float,
+                  core: tuple[float, float] | None = None) -> Attribution:
+        """Log-likelihood, per person seen in [t0, t1], that their hand made the change.
+
+        `core`: the span in which the plate's load was changing, when the toucher's hand was
+        on it. Without a seen wrist, what tells is where the head was: the toucher stands
+        within reach for the whole of that span, so the head is judged by its median distance
+        over it (someone walking past comes within reach only for a moment).
+        """
         rows = self._rows(t0, t1)
         plates = np.array([plate])
         head_d = self.layout.floor_distance_to_front(self._head[rows], plates)[:, 0]
@@ -288,13 +299,24 @@ class People:
         blind = np.isnan(lw_d) | np.isnan(rw_d)
         best_head = np.full(k, np.inf)
         np.minimum.at(best_head, inv, head_d)
-        best_wrist = np.full(k, np.inf)
-        np.fmin.at(best_wrist, inv, wrist_d)
+        if core is not None:
+            t = self._t[rows][near]
+            inside = (t >= core[0]) & (t <= core[1])
+            best_head = np.where(np.bincount(inv[inside], minlength=k) > 0,
+                                 _group_median(head_d[inside], inv[inside], k), best_head)
+        hand_d = np.full((k, 2), np.inf)
+        np.fmin.at(hand_d[:, 0], inv, lw_d)
+        np.fmin.at(hand_d[:, 1], inv, rw_d)
+        best_wrist = hand_d.min(axis=1)
         n_rows = np.bincount(inv, minlength=k)
         n_blind = np.bincount(inv, weights=blind.astype(np.float64), minlength=k)
-        n_seen = np.bincount(inv, weights=(~np.isnan(wrist_d)).astype(np.float64), minlength=k)
         with np.errstate(invalid="ignore"):
             on = (wrist_d < CONTACT_M).astype(np.float64)
+        # A frame tells whether this person's hand was on the plate if a seen wrist is on it,
+        # or if both wrists are seen off it; one wrist seen off it and the other hidden could
+        # be the free hand while the hidden one takes the unit: that frame tells nothing.
+        told = ~np.isnan(wrist_d)
+        n_seen = np.bincount(inv, weights=told.astype(np.float64), minlength=k)
         on_share = np.bincount(inv, weights=on, minlength=k) / np.maximum(n_seen, 1.0)
         ll_head = _half_normal(np.maximum(best_head - REACH_M, 0.0), HEAD_SD_M)
         ll_wrist = _half_normal(best_wrist, WRIST_SD_M)
@@ -312,7 +334,8 @@ class People:
                 loglik[i] = max(ll_head[i], ll_last)
                 kind = "last-wrist" if ll_last > ll_head[i] else "head"
             evidence.append(kind)
-        return Attribution(ids.astype(np.int64), loglik, evidence, contact)
+        head_ll = np.where(n_blind > 0, ll_head, -np.inf)
+        return Attribution(ids.astype(np.int64), loglik, evidence, contact, hand_d, head_ll)
 
     def contact_gaps(self, plates: np.ndarray, t0: float, t1: float) -> list[tuple[float, float]]:
         """Spans inside [t0, t1], between two hand contacts, when no hand could have been on
@@ -377,6 +400,17 @@ class People:
         reached = (lw_d < REACHED_M) | (rw_d < REACHED_M)
         unseen = (np.isnan(lw_d) | np.isnan(rw_d)) & (head_d < REACH_M)
         return bool((reached | unseen).any())
+
+
+def _group_median(x: np.ndarray, group: np.ndarray, k: int) -> np.ndarray:
+    """Per group 0..k-1 the (lower) median of x; NaN for an empty group."""
+    order = np.lexsort((x, group))
+    counts = np.bincount(group, minlength=k)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    out = np.full(k, np.nan)
+    has = counts > 0
+    out[has] = x[order][starts[has] + (counts[has] - 1) // 2]
+    return out
 
 
 def _contact_loglik(on_share: np.ndarray) -> np.ndarray:
