@@ -85,6 +85,21 @@ def test_a_hand_busy_on_the_next_plate_does_not_take_this_one_too() -> None:
     assert items(receipts, "a2") == {"cola": 1}
 
 
+def test_a_free_hand_seen_off_the_plate_does_not_clear_the_hidden_one() -> None:
+    # a2 takes a cola with the right hand, which the shelf hides while it is on the plate; the
+    # left hand hangs in sight. a1 stands farther back, hands out of sight all along.
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.2, y=SHELF_Y - 0.8)
+    scene.wrists_unseen(1, 1.0, 25.0)
+    scene.person(2, "a2", 1.0, 26.0, x=0.3)
+    scene.reach(2, 1, 0, 4.0, 5.3)
+    scene.wrists_unseen(2, 3.9, 5.6, hand="r")
+    scene.step(1, 0, 5.0, -368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a2") == {"cola": 1}
+    assert items(receipts, "a1") == {}
+
+
 def test_a_bumped_neighbour_plate_charges_nothing() -> None:
     scene = Scene(make_store(TWINS, STOCK), 30.0)
     scene.person(1, "a1", 1.0, 25.0, x=0.4)

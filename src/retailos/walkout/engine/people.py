@@ -315,12 +315,18 @@ class People:
         # A frame tells whether this person's hand was on the plate if a seen wrist is on it,
         # or if both wrists are seen off it; one wrist seen off it and the other hidden could
         # be the free hand while the hidden one takes the unit: that frame tells nothing.
-        told = ~np.isnan(wrist_d)
+        told = (on > 0) | ~blind
+        # the hand is on the plate while its load changes: before that it is on its way
+        if core is not None:
+            t_all = self._t[rows][near]
+            during = (t_all >= core[0]) & (t_all <= core[1])
+            told &= during
+            on = on * during
         n_seen = np.bincount(inv, weights=told.astype(np.float64), minlength=k)
         on_share = np.bincount(inv, weights=on, minlength=k) / np.maximum(n_seen, 1.0)
         ll_head = _half_normal(np.maximum(best_head - REACH_M, 0.0), HEAD_SD_M)
         ll_wrist = _half_normal(best_wrist, WRIST_SD_M)
-        contact = np.where(np.isfinite(best_wrist), _contact_loglik(on_share), 0.0)
+        contact = np.where(n_seen > 0, _contact_loglik(on_share), 0.0)
         loglik = np.empty(k)
         evidence: list[str] = []
         for i in range(k):
