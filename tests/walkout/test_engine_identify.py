@@ -132,6 +132,21 @@ def test_two_shoppers_taking_from_one_plate_at_once_get_one_unit_each() -> None:
     assert items(receipts, "a2") == {"water": 1}
 
 
+def test_three_shoppers_taking_from_one_plate_at_once_get_one_unit_each() -> None:
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.6)
+    scene.person(2, "a2", 1.0, 26.0, x=1.2)
+    scene.person(3, "a3", 1.0, 27.0, x=0.9, y=SHELF_Y - 0.35)
+    scene.reach(1, 1, 2, 4.0, 5.3)
+    scene.reach(2, 1, 2, 4.2, 5.2, hand="l")
+    scene.reach(3, 1, 2, 4.1, 5.25)
+    scene.step(1, 2, 5.1, -1500.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"water": 1}
+    assert items(receipts, "a2") == {"water": 1}
+    assert items(receipts, "a3") == {"water": 1}
+
+
 def test_two_shoppers_taking_different_products_from_one_plate_each_pay_for_theirs() -> None:
     mixed = {(1, 0): {"cola": 10, "gum": 30}, (1, 2): {"water": 8}}
     scene = Scene(make_store(TWINS, mixed), 30.0)

@@ -555,23 +555,27 @@ class Engine:
     def _pickers(
         loglik: np.ndarray, evidence: list[str], tids: list[int], best: int, count: int
     ) -> list[tuple[int | None, int]]:
-        """Who gets the units of a pick: the best candidate, or the best two sharing them.
+        """Who gets the units of a pick: the best candidate, or the best few sharing them.
 
-        Two people share a multi-unit pick when the runner-up's wrist evidence is better
-        explained by touching the plate than by standing by, by more than the prior against a
-        second picker.
+        Another person shares a multi-unit pick when their wrist evidence is better explained
+        by touching the plate than by standing by, by more than the prior against one more
+        picker; at most one person per unit (three shoppers can each take one from a plate at
+        once). The units are shared out evenly, the best candidates first.
         """
         if best < 0:
             return [(None, count)]
         if count < 2 or len(tids) < 2:
             return [(tids[best], count)]
-        others = [i for i in np.argsort(-loglik).tolist() if i != best]
-        second = others[0]
-        gain = float(loglik[second]) - LOG_BYSTANDER_DENSITY + LOG_SHARED_PICK_PRIOR
-        if evidence[second] not in ("wrist", "wrist+head") or gain <= 0:
-            return [(tids[best], count)]
-        first_share = (count + 1) // 2
-        return [(tids[best], first_share), (tids[second], count - first_share)]
+        sharers = [best]
+        for i in np.argsort(-loglik).tolist():
+            if i == best or len(sharers) == count:
+                continue
+            gain = float(loglik[i]) - LOG_BYSTANDER_DENSITY + LOG_SHARED_PICK_PRIOR
+            if evidence[i] not in ("wrist", "wrist+head") or gain <= 0:
+                break
+            sharers.append(i)
+        base, extra = divmod(count, len(sharers))
+        return [(tids[i], base + (1 if rank < extra else 0)) for rank, i in enumerate(sharers)]
 
     def _group_fit(self, sku: int, group: list[float] | np.ndarray, m: float,
                    grams: float, noise: float) -> np.ndarray:
