@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 from tests.walkout.engine_scenes import SHELF_Y, Scene, items, make_store, run
+
+from retailos.walkout.engine import Engine
+from retailos.walkout.engine.signal import LoadChange
+from retailos.walkout.recording import iter_chunks
 
 # two products a gram apart: only where they stand tells them apart
 TWINS = [("cola", 368.0, 3.0), ("diet", 367.0, 3.0), ("water", 500.0, 4.0), ("gum", 30.0, 1.0)]
@@ -176,3 +181,25 @@ def test_units_left_unseen_share_a_fixed_prior_however_large_the_catalogue() -> 
         assert prior.sum() == pytest.approx(1.0)
         assert prior[2:].sum() == pytest.approx(STRAY_SHARE * prior[:2].sum())
         assert prior[0] > prior[1] > prior[2]
+
+
+def test_a_swap_never_takes_and_puts_back_one_product_in_one_change() -> None:
+    # a2 holds a cola; one cola leaves the cola plate while both people's hands are on it.
+    # "a1 takes two colas while a2 puts one back" weighs exactly what "a1 takes one" does:
+    # the weight cannot tell them apart, so the swap is not a hypothesis of its own
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.1)
+    scene.person(2, "a2", 1.0, 26.0, x=0.4)
+    scene.reach(2, 1, 0, 3.0, 4.2, hand="l")
+    scene.step(1, 0, 4.0, -368.0)
+    engine = Engine(scene.store)
+    for chunk in iter_chunks(scene.recording(), 1.0):
+        if chunk.t_start >= 8.0:
+            break
+        engine.feed(chunk)
+    assert engine.carts["a2"][engine.layout.skus.index("cola")] == 1
+    plate = scene.plate(1, 0)
+    change = LoadChange(plate, 9.0, 10.0, 10.4, -368.0, 0.5, 5000.0)
+    cands = np.flatnonzero(engine.stock[plate] > 0)
+    swap = engine._pick_and_put(change, cands, [1, 2], 0, 1)
+    assert swap is None or swap[1][0][2] != swap[1][1][2]

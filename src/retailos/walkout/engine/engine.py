@@ -412,7 +412,13 @@ class Engine:
         score = (residual_loglik(r, var, mean)
                  + pick_lp[:, None, None, None] + count_lp[None, :, None, None]
                  + put_lp[None, None, :, :])
+        # one product taken and put back in one change nets out to fewer units taken, which
+        # the weight cannot tell apart from a plain pick: that is a pick, not a swap
+        same_pick, same_put = np.nonzero(cands[:, None] == puts[None, :])
+        score[same_pick, :, same_put, :] = -np.inf
         flat = int(np.argmax(score))
+        if not np.isfinite(score.ravel()[flat]):
+            return None
         i1, j1, i2, j2 = np.unravel_index(flat, score.shape)
         return float(score.ravel()[flat]), [
             ("pick", tids[taker], int(cands[i1]), int(j1) + 1),
