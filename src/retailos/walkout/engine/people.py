@@ -30,7 +30,7 @@ HAND_TOUCH_M = 0.12  # two people's wrists this close, one held out: a hand-off
 HAND_OUT_M = 0.24  # a wrist this far from its own head on the floor is held out
 # A wrist last seen on a plate and hidden since may still be on it for about this long.
 WRIST_MEMORY_S = 1.0
-ENCOUNTER_EVERY_FRAMES = 3  # hands stay together for a while; every third frame is enough
+ENCOUNTER_EVERY_S = 0.2  # hands stay together for a while; a look this often is enough
 # A hand changes a plate's load only while it is on the plate, so the toucher's wrist is seen on
 # it for much of the change; a bystander's hand that merely passes over it (hanging at the side
 # near a low shelf, reaching for the plate next door) is there for a moment. Per seen frame of
@@ -168,15 +168,18 @@ class People:
     def _note_encounters(self, tracks: Tracks) -> None:
         """Remember pairs of people whose heads came close, and pairs whose hands met.
 
-        Every third perception frame of the chunk goes into one padded [frames, people] block and
-        every pair is measured at once: heads within HANDOFF_M (they could have passed
-        something), and a wrist of one within HAND_TOUCH_M of a wrist of the other (they did
-        pass something, or at least touched hands).
+        One perception frame per ENCOUNTER_EVERY_S of stream time (whatever the frame rate)
+        goes into one padded [frames, people] block and every pair is measured at once: heads
+        within HANDOFF_M (they could have passed something), and a wrist of one within
+        HAND_TOUCH_M of a wrist of the other (they did pass something, or at least touched
+        hands).
         """
         frames, frame = np.unique(tracks.t, return_inverse=True)
-        sampled = np.flatnonzero(frame % ENCOUNTER_EVERY_FRAMES == 0)
+        slot = np.floor(frames / ENCOUNTER_EVERY_S)
+        first = np.r_[True, slot[1:] != slot[:-1]]  # the first frame of each time slot
+        sampled = np.flatnonzero(first[frame])
         order = sampled[np.argsort(frame[sampled], kind="stable")]
-        f = frame[order] // ENCOUNTER_EVERY_FRAMES
+        f = (np.cumsum(first) - 1)[frame[order]]
         rank = np.arange(len(f)) - np.searchsorted(f, f, side="left")
         width = int(rank.max()) + 1 if len(rank) else 0
         if width < 2:
