@@ -203,3 +203,8 @@ def test_a_swap_never_takes_and_puts_back_one_product_in_one_change() -> None:
     cands = np.flatnonzero(engine.stock[plate] > 0)
     swap = engine._pick_and_put(change, cands, [1, 2], 0, 1)
     assert swap is None or swap[1][0][2] != swap[1][1][2]
+    # staff restocking the plate a shopper takes from is a real swap of one product
+    engine.people.enter(8.5, 3, "staff-1", "staff")
+    swap = engine._pick_and_put(change, cands, [1, 3], 0, 1)
+    cola = engine.layout.skus.index("cola")
+    assert swap is not None and swap[1][0][2] == swap[1][1][2] == cola

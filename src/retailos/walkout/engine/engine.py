@@ -412,10 +412,13 @@ class Engine:
         score = (residual_loglik(r, var, mean)
                  + pick_lp[:, None, None, None] + count_lp[None, :, None, None]
                  + put_lp[None, None, :, :])
-        # one product taken and put back in one change nets out to fewer units taken, which
-        # the weight cannot tell apart from a plain pick: that is a pick, not a swap
-        same_pick, same_put = np.nonzero(cands[:, None] == puts[None, :])
-        score[same_pick, :, same_put, :] = -np.inf
+        # a shopper putting back the product another takes nets out to fewer units taken,
+        # which the weight cannot tell apart from a plain pick: that is a pick, not a swap
+        # (staff restocking a plate while a shopper takes from it is another matter)
+        giver_person = self.people.persons.get(tids[giver])
+        if giver_person is not None and giver_person.role == "shopper":
+            same_pick, same_put = np.nonzero(cands[:, None] == puts[None, :])
+            score[same_pick, :, same_put, :] = -np.inf
         flat = int(np.argmax(score))
         if not np.isfinite(score.ravel()[flat]):
             return None
