@@ -83,7 +83,7 @@ class Scene:
     gates: list[tuple[float, str, int, str, str]] = field(default_factory=list)
     _heads: dict[int, list[tuple[float, float, np.ndarray]]] = field(default_factory=dict)
     _reaches: list[tuple[int, float, float, np.ndarray, str]] = field(default_factory=list)
-    _blind: list[tuple[int, float, float]] = field(default_factory=list)
+    _blind: list[tuple[int, float, float, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         rng = np.random.default_rng(self.seed)
@@ -110,11 +110,15 @@ class Scene:
     # ---- what happens --------------------------------------------------------------------
 
     def person(self, track_id: int, account: str, t_in: float, t_out: float,
-               x: float, role: str = "shopper") -> None:
-        """A person who enters, walks to stand at x in the aisle, and leaves at t_out."""
+               x: float, role: str = "shopper", y: float = SHELF_Y - 0.45) -> None:
+        """A person who enters, walks to stand at x in the aisle, and leaves at t_out.
+
+        `y` puts them elsewhere: beyond the gondola's back (y > SHELF_Y + 0.45) is the next
+        aisle, behind the shelf.
+        """
         self.gates += [(t_in, "enter", track_id, account, role), (t_out, "exit", track_id,
                                                                    account, role)]
-        self._heads[track_id] = [(t_in, t_out, np.array([x, SHELF_Y - 0.45, 1.6]))]
+        self._heads[track_id] = [(t_in, t_out, np.array([x, y, 1.6]))]
 
     def move(self, track_id: int, t: float, x: float) -> None:
         """From time t the person stands at x."""
@@ -124,12 +128,17 @@ class Scene:
         spans.append((t, t_out, np.array([x, SHELF_Y - 0.45, 1.6])))
 
     def reach(self, track_id: int, shelf: int, index: int, t0: float, t1: float,
-              hand: str = "r") -> None:
-        """The person's wrist is at the plate's front during [t0, t1]."""
-        self._reaches.append((track_id, t0, t1, plate_front(self.store, shelf, index), hand))
+              hand: str = "r", x: float | None = None) -> None:
+        """The person's wrist is at the plate's front during [t0, t1] (at `x` along the
+        shelf, if given, instead of the plate's middle)."""
+        where = plate_front(self.store, shelf, index)
+        if x is not None:
+            where[0] = x
+        self._reaches.append((track_id, t0, t1, where, hand))
 
-    def wrists_unseen(self, track_id: int, t0: float, t1: float) -> None:
-        self._blind.append((track_id, t0, t1))
+    def wrists_unseen(self, track_id: int, t0: float, t1: float, hand: str = "both") -> None:
+        """The person's wrists (or only the "l" or "r" one) are not seen during [t0, t1]."""
+        self._blind.append((track_id, t0, t1, hand))
 
     def step(self, shelf: int, index: int, t: float, delta: float, touch_s: float = 0.6,
              hold_g: float = 0.0, shake_g: float = 40.0) -> None:
@@ -167,11 +176,13 @@ class Scene:
                         continue
                     on = (t >= r0) & (t <= r1)
                     (rw if hand == "r" else lw)[on] = where
-                for b_tid, b0, b1 in self._blind:
+                for b_tid, b0, b1, b_hand in self._blind:
                     if b_tid == tid:
                         off = (t >= b0) & (t <= b1)
-                        lw[off] = np.nan
-                        rw[off] = np.nan
+                        if b_hand != "r":
+                            lw[off] = np.nan
+                        if b_hand != "l":
+                            rw[off] = np.nan
                 rows_t.append(t)
                 rows_id.append(np.full(len(t), tid))
                 heads.append(head)

@@ -166,3 +166,25 @@ def test_a_change_still_settling_when_the_stream_ends_is_charged_at_finish() -> 
     s.step(1, 0, 9.7, -368.0, touch_s=0.5)
     _, receipts = run(s.recording())
     assert items(receipts, "a1") == {"cola": 1}
+
+
+def test_a_brief_hand_touch_is_seen_at_ten_frames_a_second() -> None:
+    # perception at 10 fps; two shoppers' hands meet (one held out) for two frames only
+    from retailos.walkout.engine.layout import build_layout
+    from retailos.walkout.engine.people import People
+    from retailos.walkout.recording import Tracks
+
+    people = People(build_layout(make_store(PRODUCTS, STOCK)))
+    t = np.repeat(np.arange(10) / 10.0, 2)
+    tid = np.tile([1, 2], 10)
+    head = np.where(tid[:, None] == 1, [1.0, 1.0, 1.6], [1.8, 1.0, 1.6])
+    lw = head + np.array([-0.25, 0.1, -0.6])
+    rw = head + np.array([0.25, 0.1, -0.6])
+    meet = (t >= 0.35) & (t <= 0.55)
+    rw[meet & (tid == 1)] = [1.3, 1.05, 1.1]  # held out, 0.3 m from the head
+    lw[meet & (tid == 2)] = [1.32, 1.05, 1.1]
+    people.ingest_tracks(Tracks(t=t, track_id=tid.astype(np.int64),
+                                conf=np.ones(len(t), dtype=np.float32),
+                                head=head.astype(np.float32), lwrist=lw.astype(np.float32),
+                                rwrist=rw.astype(np.float32)), 1.0)
+    assert people.touched_hands(1, 2)

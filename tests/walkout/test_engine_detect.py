@@ -121,3 +121,21 @@ def test_a_long_contact_transient_settles_to_the_true_change() -> None:
     assert len(changes) == 1
     assert changes[0].delta_g == pytest.approx(180.0, abs=1.5)
 
+
+
+@pytest.mark.parametrize("rate", [15.0, 25.0, 40.0, 60.0, 80.0])
+def test_a_settled_level_takes_as_long_to_confirm_at_any_sample_rate(rate: float) -> None:
+    # the plate's settled level is confirmed over a span in seconds, not a count of blocks:
+    # at 15 or 25 Hz a block is not a tenth of a second
+    rng = np.random.default_rng(3)
+    times = np.arange(int(20 * rate)) / rate
+    weights = 1500.0 + rng.normal(0, 0.5, (len(times), 1))
+    weights[times >= 10.0] -= 368.0
+    detector = LoadChangeDetector(1, rate, min_step_g=50.0)
+    changes: list[LoadChange] = []
+    for a in range(0, len(times), int(rate)):
+        chunk = slice(a, a + int(rate))
+        changes += detector.feed(weights[chunk].astype(np.float32), times[chunk], no_hands)
+    (change,) = changes
+    assert change.delta_g == pytest.approx(-368.0, abs=1.0)
+    assert change.t_close - change.t_settle == pytest.approx(0.4, abs=0.05)

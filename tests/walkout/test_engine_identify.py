@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from tests.walkout.engine_scenes import Scene, items, make_store, run
+import numpy as np
+from tests.walkout.engine_scenes import SHELF_Y, Scene, items, make_store, run
+
+from retailos.walkout.engine import Engine
+from retailos.walkout.engine.signal import LoadChange
+from retailos.walkout.recording import iter_chunks
 
 # two products a gram apart: only where they stand tells them apart
 TWINS = [("cola", 368.0, 3.0), ("diet", 367.0, 3.0), ("water", 500.0, 4.0), ("gum", 30.0, 1.0)]
@@ -56,6 +61,50 @@ def test_a_pick_with_the_wrists_unseen_falls_back_to_where_people_stand() -> Non
     assert items(receipts, "a2") == {}
 
 
+def test_someone_behind_the_gondola_cannot_have_made_a_pick_unseen() -> None:
+    # the next aisle, behind a back-to-back gondola: on the floor, right behind the plate
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.2, y=SHELF_Y + 0.9)
+    scene.person(2, "a2", 1.0, 26.0, x=0.3)
+    scene.wrists_unseen(1, 1.0, 25.0)
+    scene.reach(2, 1, 0, 4.0, 5.3)
+    scene.wrists_unseen(2, 3.5, 6.0)
+    scene.step(1, 0, 5.0, -368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a2") == {"cola": 1}
+    assert items(receipts, "a1") == {}
+
+
+def test_a_hand_busy_on_the_next_plate_does_not_take_this_one_too() -> None:
+    # a1 takes diet with a wrist near the border of the cola plate; at the same time a2, whose
+    # hands the camera cannot see, takes a cola standing right in front of it
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.7)
+    scene.person(2, "a2", 1.0, 26.0, x=0.2)
+    scene.reach(1, 1, 1, 4.0, 5.3, hand="l", x=0.41)
+    scene.wrists_unseen(2, 3.0, 6.5)
+    scene.step(1, 1, 5.0, -367.0)
+    scene.step(1, 0, 5.05, -368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"diet": 1}
+    assert items(receipts, "a2") == {"cola": 1}
+
+
+def test_a_free_hand_seen_off_the_plate_does_not_clear_the_hidden_one() -> None:
+    # a2 takes a cola with the right hand, which the shelf hides while it is on the plate; the
+    # left hand hangs in sight. a1 stands farther back, hands out of sight all along.
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.2, y=SHELF_Y - 0.8)
+    scene.wrists_unseen(1, 1.0, 25.0)
+    scene.person(2, "a2", 1.0, 26.0, x=0.3)
+    scene.reach(2, 1, 0, 4.0, 5.3)
+    scene.wrists_unseen(2, 3.9, 5.6, hand="r")
+    scene.step(1, 0, 5.0, -368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a2") == {"cola": 1}
+    assert items(receipts, "a1") == {}
+
+
 def test_a_bumped_neighbour_plate_charges_nothing() -> None:
     scene = Scene(make_store(TWINS, STOCK), 30.0)
     scene.person(1, "a1", 1.0, 25.0, x=0.4)
@@ -88,6 +137,21 @@ def test_two_shoppers_taking_from_one_plate_at_once_get_one_unit_each() -> None:
     assert items(receipts, "a2") == {"water": 1}
 
 
+def test_three_shoppers_taking_from_one_plate_at_once_get_one_unit_each() -> None:
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.6)
+    scene.person(2, "a2", 1.0, 26.0, x=1.2)
+    scene.person(3, "a3", 1.0, 27.0, x=0.9, y=SHELF_Y - 0.35)
+    scene.reach(1, 1, 2, 4.0, 5.3)
+    scene.reach(2, 1, 2, 4.2, 5.2, hand="l")
+    scene.reach(3, 1, 2, 4.1, 5.25)
+    scene.step(1, 2, 5.1, -1500.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"water": 1}
+    assert items(receipts, "a2") == {"water": 1}
+    assert items(receipts, "a3") == {"water": 1}
+
+
 def test_two_shoppers_taking_different_products_from_one_plate_each_pay_for_theirs() -> None:
     mixed = {(1, 0): {"cola": 10, "gum": 30}, (1, 2): {"water": 8}}
     scene = Scene(make_store(TWINS, mixed), 30.0)
@@ -117,3 +181,30 @@ def test_units_left_unseen_share_a_fixed_prior_however_large_the_catalogue() -> 
         assert prior.sum() == pytest.approx(1.0)
         assert prior[2:].sum() == pytest.approx(STRAY_SHARE * prior[:2].sum())
         assert prior[0] > prior[1] > prior[2]
+
+
+def test_a_swap_never_takes_and_puts_back_one_product_in_one_change() -> None:
+    # a2 holds a cola; one cola leaves the cola plate while both people's hands are on it.
+    # "a1 takes two colas while a2 puts one back" weighs exactly what "a1 takes one" does:
+    # the weight cannot tell them apart, so the swap is not a hypothesis of its own
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.1)
+    scene.person(2, "a2", 1.0, 26.0, x=0.4)
+    scene.reach(2, 1, 0, 3.0, 4.2, hand="l")
+    scene.step(1, 0, 4.0, -368.0)
+    engine = Engine(scene.store)
+    for chunk in iter_chunks(scene.recording(), 1.0):
+        if chunk.t_start >= 8.0:
+            break
+        engine.feed(chunk)
+    assert engine.carts["a2"][engine.layout.skus.index("cola")] == 1
+    plate = scene.plate(1, 0)
+    change = LoadChange(plate, 9.0, 10.0, 10.4, -368.0, 0.5, 5000.0)
+    cands = np.flatnonzero(engine.stock[plate] > 0)
+    swap = engine._pick_and_put(change, cands, [1, 2], 0, 1)
+    assert swap is None or swap[1][0][2] != swap[1][1][2]
+    # staff restocking the plate a shopper takes from is a real swap of one product
+    engine.people.enter(8.5, 3, "staff-1", "staff")
+    swap = engine._pick_and_put(change, cands, [1, 3], 0, 1)
+    cola = engine.layout.skus.index("cola")
+    assert swap is not None and swap[1][0][2] == swap[1][1][2] == cola

@@ -26,7 +26,13 @@ from retailos.walkout.engine.decide import (
     weight_loglik,
 )
 from retailos.walkout.engine.layout import StoreLayout, build_layout
-from retailos.walkout.engine.people import Account, Attribution, People
+from retailos.walkout.engine.people import (
+    WRIST_SD_M,
+    Account,
+    Attribution,
+    People,
+    _half_normal,
+)
 from retailos.walkout.engine.signal import NEIGHBOUR_M, LoadChange, LoadChangeDetector
 from retailos.walkout.recording import Chunk
 
@@ -67,6 +73,9 @@ TIMING_SD_FRACTION = 0.5
 TIMING_SPOILT = 0.2  # share of level reads across one contact that are spoilt
 TIMING_SPOILT_LOGDENSITY = float(np.log(1 / 2000.0))  # a spoilt read: flat over about 2 kg
 PAIR_MAX_UNITS = 3  # units per person considered when two people share one load change
+# ... and that one person's two hands changed two plates' loads at once
+LOG_BOTH_HANDS_PRIOR = float(np.log(0.1))
+RECENT_S = 30.0  # load changes kept to tell which hand was busy on which plate
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,7 @@ class Engine:
         )
         self.people = People(self.layout)
         self._neighbours = _shelf_neighbours(lay.shelf_key, shelf_pos, NEIGHBOUR_M)
+        self._neighbour_set = [set(n.tolist()) for n in self._neighbours]
         self.stock = self.layout.initial_stock.astype(np.int64).copy()
         self.carts: dict[str, np.ndarray] = {}
         # account -> sku -> the units it holds, one entry per reach that took them:
@@ -104,6 +114,8 @@ class Engine:
         self._issued: set[str] = set()
         self.receipts: list[dict[str, Any]] = []  # every receipt issued so far, in order
         self._intervals: list[_Interval] = []
+        # load changes of the last RECENT_S, for telling which hand was busy where
+        self._recent: deque[LoadChange] = deque()
         self._now = 0.0
 
     # ---- stream -------------------------------------------------------------------------
@@ -122,6 +134,9 @@ class Engine:
             else:
                 exits.append((t, track_id))
         changes = self.detector.feed(chunk.weights, chunk.weight_times, self.people.hands_near)
+        self._recent.extend(changes)
+        while self._recent and self._recent[0].t_close < chunk.t_end - RECENT_S:
+            self._recent.popleft()
         self._intervals = [_Interval(c.plate, c.t_start, c.t_close) for c in changes] + [
             _Interval(o.plate, o.t_start, np.inf) for o in self.detector.open_disturbances()
         ]
@@ -291,10 +306,12 @@ class Engine:
                 for part in parts:
                     self._resolve(part, whole=False)
                 return
-        att = self.people.attribute(p, change.t_start - ATTRIBUTION_LEAD_S, t1)
+        att = self.people.attribute(p, change.t_start - ATTRIBUTION_LEAD_S, t1,
+                                    core=(change.t_start, change.t_settle))
         who_ll = self._touch_loglik(att.loglik) + self._timing_loglik(change, att)
         if att.contact is not None:
             who_ll = who_ll + att.contact
+        who_ll = self._busy_elsewhere(change, att, who_ll)
         tids = att.track_ids.tolist()
         best_by_sku = weight.max(axis=1)
         skus = np.flatnonzero(best_by_sku >= best_by_sku.max() - CANDIDATE_WEIGHT_GAP)
@@ -415,7 +432,16 @@ class Engine:
         score = (residual_loglik(r, var, mean)
                  + pick_lp[:, None, None, None] + count_lp[None, :, None, None]
                  + put_lp[None, None, :, :])
+        # a shopper putting back the product another takes nets out to fewer units taken,
+        # which the weight cannot tell apart from a plain pick: that is a pick, not a swap
+        # (staff restocking a plate while a shopper takes from it is another matter)
+        giver_person = self.people.persons.get(tids[giver])
+        if giver_person is not None and giver_person.role == "shopper":
+            same_pick, same_put = np.nonzero(cands[:, None] == puts[None, :])
+            score[same_pick, :, same_put, :] = -np.inf
         flat = int(np.argmax(score))
+        if not np.isfinite(score.ravel()[flat]):
+            return None
         i1, j1, i2, j2 = np.unravel_index(flat, score.shape)
         return float(score.ravel()[flat]), [
             ("pick", tids[taker], int(cands[i1]), int(j1) + 1),
@@ -497,6 +523,54 @@ class Engine:
             out[k] = _timing_density(seen - change.delta_g, sd) - _timing_density(seen, sd)
         return out
 
+    def _busy_elsewhere(self, change: LoadChange, att: Attribution, who_ll: np.ndarray
+                        ) -> np.ndarray:  # fmt: skip
+        """Explain away a hand that was on a neighbouring plate whose load changed meanwhile.
+
+        A seen wrist near the border of two plates is close to both. If the other plate's load
+        changed in the same span and this person's hand is the best explanation there, and
+        that hand was nearer the other plate than this one, the hand was busy there: for this
+        change it counts only by how much nearer this plate it came than that one, or by the
+        person's other hand (seen on this plate, or out of sight: then by where they stood).
+        """
+        if att.hand_d is None or att.head_ll is None or att.contact is None:
+            return who_ll
+        p = change.plate
+        rivals = [(c.plate, c.t_start, c.t_settle, c.t_close) for c in self._recent
+                  if c.plate != p and c.t_start < change.t_settle and c.t_settle > change.t_start
+                  and abs(c.delta_g) >= 0.5 * self.detector.min_step_g]
+        rivals += [(o.plate, o.start, self._now, self._now) for o in self._intervals
+                   if o.end == np.inf and o.plate != p and o.start < change.t_settle]
+        rivals = [r for r in rivals if r[0] in self._neighbour_set[p]]
+        if not rivals:
+            return who_ll
+        tids = att.track_ids.tolist()
+        out = who_ll.copy()
+        for q, q0, q_settle, q_close in rivals:
+            other = self.people.attribute(q, q0 - ATTRIBUTION_LEAD_S,
+                                          min(q_settle + 0.3, q_close), core=(q0, q_settle))
+            if len(other.track_ids) == 0 or other.hand_d is None or other.contact is None:
+                continue
+            best = int(np.argmax(other.loglik + other.contact))
+            tid = int(other.track_ids[best])
+            if tid not in tids:
+                continue
+            k = tids.index(tid)
+            hand = int(np.argmin(other.hand_d[best]))
+            on_q = float(_half_normal(other.hand_d[best, hand], WRIST_SD_M)) + float(
+                other.contact[best])
+            on_p = float(_half_normal(att.hand_d[k, hand], WRIST_SD_M)) + float(att.contact[k])
+            if not on_q > on_p:
+                continue
+            # relative to a bystander: the shared hand by how much nearer it came to this plate
+            # than to that one, the free hand by its own distance, or by the head if unseen
+            free = float(att.hand_d[k, 1 - hand])
+            gain = max(on_p - on_q, LOG_BOTH_HANDS_PRIOR - LOG_BYSTANDER_DENSITY + max(
+                float(_half_normal(free, WRIST_SD_M)), float(att.head_ll[k])))
+            before = float(att.loglik[k]) - LOG_BYSTANDER_DENSITY + float(att.contact[k])
+            out[k] = min(out[k], who_ll[k] + gain - before)
+        return out
+
     @staticmethod
     def _touch_loglik(loglik: np.ndarray) -> np.ndarray:
         """Log-likelihood of the hand evidence if candidate k (chosen a priori uniformly) made
@@ -510,23 +584,27 @@ class Engine:
     def _pickers(
         loglik: np.ndarray, evidence: list[str], tids: list[int], best: int, count: int
     ) -> list[tuple[int | None, int]]:
-        """Who gets the units of a pick: the best candidate, or the best two sharing them.
+        """Who gets the units of a pick: the best candidate, or the best few sharing them.
 
-        Two people share a multi-unit pick when the runner-up's wrist evidence is better
-        explained by touching the plate than by standing by, by more than the prior against a
-        second picker.
+        Another person shares a multi-unit pick when their wrist evidence is better explained
+        by touching the plate than by standing by, by more than the prior against one more
+        picker; at most one person per unit (three shoppers can each take one from a plate at
+        once). The units are shared out evenly, the best candidates first.
         """
         if best < 0:
             return [(None, count)]
         if count < 2 or len(tids) < 2:
             return [(tids[best], count)]
-        others = [i for i in np.argsort(-loglik).tolist() if i != best]
-        second = others[0]
-        gain = float(loglik[second]) - LOG_BYSTANDER_DENSITY + LOG_SHARED_PICK_PRIOR
-        if evidence[second] not in ("wrist", "wrist+head") or gain <= 0:
-            return [(tids[best], count)]
-        first_share = (count + 1) // 2
-        return [(tids[best], first_share), (tids[second], count - first_share)]
+        sharers = [best]
+        for i in np.argsort(-loglik).tolist():
+            if i == best or len(sharers) == count:
+                continue
+            gain = float(loglik[i]) - LOG_BYSTANDER_DENSITY + LOG_SHARED_PICK_PRIOR
+            if evidence[i] not in ("wrist", "wrist+head") or gain <= 0:
+                break
+            sharers.append(i)
+        base, extra = divmod(count, len(sharers))
+        return [(tids[i], base + (1 if rank < extra else 0)) for rank, i in enumerate(sharers)]
 
     def _group_fit(self, sku: int, group: list[float] | np.ndarray, m: float,
                    grams: float, noise: float) -> np.ndarray:

@@ -62,12 +62,17 @@ class StoreLayout:
         return np.sqrt(du * du + dv * dv + dz * dz)
 
     def floor_distance_to_front(self, points: np.ndarray, plates: np.ndarray) -> np.ndarray:
-        """Distance on the floor (m) from points [N, 3] to each plate's front edge [M]: [N, M]."""
+        """Distance on the floor (m) from points [N, 3] to each plate's front edge [M]: [N, M].
+
+        A point over the plate counts as at its front; a point beyond the plate's back edge is
+        on the other side of the shelf (the next aisle, behind a back-to-back gondola), which a
+        hand cannot reach through: it is as far as the front edge's line, not zero.
+        """
         rel = points[:, None, :2] - self.center[None, plates, :2]
         u = np.einsum("nmk,mk->nm", rel, self.along[plates])
         v = np.einsum("nmk,mk->nm", rel, self.facing[plates]) - self.half_depth[plates]
         du = np.maximum(np.abs(u) - self.half_width[plates], 0.0)
-        dv = np.maximum(v, 0.0)
+        dv = np.where(v < -2.0 * self.half_depth[plates], -v, np.maximum(v, 0.0))
         return np.sqrt(du * du + dv * dv)
 
 

@@ -30,7 +30,7 @@ HAND_TOUCH_M = 0.12  # two people's wrists this close, one held out: a hand-off
 HAND_OUT_M = 0.24  # a wrist this far from its own head on the floor is held out
 # A wrist last seen on a plate and hidden since may still be on it for about this long.
 WRIST_MEMORY_S = 1.0
-ENCOUNTER_EVERY_FRAMES = 3  # hands stay together for a while; every third frame is enough
+ENCOUNTER_EVERY_S = 0.2  # hands stay together for a while; a look this often is enough
 # A hand changes a plate's load only while it is on the plate, so the toucher's wrist is seen on
 # it for much of the change; a bystander's hand that merely passes over it (hanging at the side
 # near a low shelf, reaching for the plate next door) is there for a moment. Per seen frame of
@@ -68,6 +68,10 @@ class Attribution:
     evidence: list[str]  # "wrist" | "last-wrist" | "head" per candidate
     # float64 [K]: what the share of the window a seen wrist spent on the plate adds
     contact: np.ndarray | None = None
+    # float64 [K, 2]: closest distance of the left and right wrist to the plate (inf: unseen)
+    hand_d: np.ndarray | None = None
+    # float64 [K]: what the head says, for people with a wrist out of sight (-inf for others)
+    head_ll: np.ndarray | None = None
 
 
 class People:
@@ -164,15 +168,18 @@ class People:
     def _note_encounters(self, tracks: Tracks) -> None:
         """Remember pairs of people whose heads came close, and pairs whose hands met.
 
-        Every third perception frame of the chunk goes into one padded [frames, people] block and
-        every pair is measured at once: heads within HANDOFF_M (they could have passed
-        something), and a wrist of one within HAND_TOUCH_M of a wrist of the other (they did
-        pass something, or at least touched hands).
+        One perception frame per ENCOUNTER_EVERY_S of stream time (whatever the frame rate)
+        goes into one padded [frames, people] block and every pair is measured at once: heads
+        within HANDOFF_M (they could have passed something), and a wrist of one within
+        HAND_TOUCH_M of a wrist of the other (they did pass something, or at least touched
+        hands).
         """
         frames, frame = np.unique(tracks.t, return_inverse=True)
-        sampled = np.flatnonzero(frame % ENCOUNTER_EVERY_FRAMES == 0)
+        slot = np.floor(frames / ENCOUNTER_EVERY_S)
+        first = np.r_[True, slot[1:] != slot[:-1]]  # the first frame of each time slot
+        sampled = np.flatnonzero(first[frame])
         order = sampled[np.argsort(frame[sampled], kind="stable")]
-        f = frame[order] // ENCOUNTER_EVERY_FRAMES
+        f = (np.cumsum(first) - 1)[frame[order]]
         rank = np.arange(len(f)) - np.searchsorted(f, f, side="left")
         width = int(rank.max()) + 1 if len(rank) else 0
         if width < 2:
@@ -269,8 +276,15 @@ class People:
                     near |= on[k]
         return near
 
-    def attribute(self, plate: int, t0: float, t1: float) -> Attribution:
-        """Log-likelihood, per person seen in [t0, t1], that their hand made the change."""
+    def attribute(self, plate: int, t0: float, t1: float,
+                  core: tuple[float, float] | None = None) -> Attribution:
+        """Log-likelihood, per person seen in [t0, t1], that their hand made the change.
+
+        `core`: the span in which the plate's load was changing, when the toucher's hand was
+        on it. Without a seen wrist, what tells is where the head was: the toucher stands
+        within reach for the whole of that span, so the head is judged by its median distance
+        over it (someone walking past comes within reach only for a moment).
+        """
         rows = self._rows(t0, t1)
         plates = np.array([plate])
         head_d = self.layout.floor_distance_to_front(self._head[rows], plates)[:, 0]
@@ -288,17 +302,34 @@ class People:
         blind = np.isnan(lw_d) | np.isnan(rw_d)
         best_head = np.full(k, np.inf)
         np.minimum.at(best_head, inv, head_d)
-        best_wrist = np.full(k, np.inf)
-        np.fmin.at(best_wrist, inv, wrist_d)
+        if core is not None:
+            t = self._t[rows][near]
+            inside = (t >= core[0]) & (t <= core[1])
+            best_head = np.where(np.bincount(inv[inside], minlength=k) > 0,
+                                 _group_median(head_d[inside], inv[inside], k), best_head)
+        hand_d = np.full((k, 2), np.inf)
+        np.fmin.at(hand_d[:, 0], inv, lw_d)
+        np.fmin.at(hand_d[:, 1], inv, rw_d)
+        best_wrist = hand_d.min(axis=1)
         n_rows = np.bincount(inv, minlength=k)
         n_blind = np.bincount(inv, weights=blind.astype(np.float64), minlength=k)
-        n_seen = np.bincount(inv, weights=(~np.isnan(wrist_d)).astype(np.float64), minlength=k)
         with np.errstate(invalid="ignore"):
             on = (wrist_d < CONTACT_M).astype(np.float64)
+        # A frame tells whether this person's hand was on the plate if a seen wrist is on it,
+        # or if both wrists are seen off it; one wrist seen off it and the other hidden could
+        # be the free hand while the hidden one takes the unit: that frame tells nothing.
+        told = (on > 0) | ~blind
+        # the hand is on the plate while its load changes: before that it is on its way
+        if core is not None:
+            t_all = self._t[rows][near]
+            during = (t_all >= core[0]) & (t_all <= core[1])
+            told &= during
+            on = on * during
+        n_seen = np.bincount(inv, weights=told.astype(np.float64), minlength=k)
         on_share = np.bincount(inv, weights=on, minlength=k) / np.maximum(n_seen, 1.0)
         ll_head = _half_normal(np.maximum(best_head - REACH_M, 0.0), HEAD_SD_M)
         ll_wrist = _half_normal(best_wrist, WRIST_SD_M)
-        contact = np.where(np.isfinite(best_wrist), _contact_loglik(on_share), 0.0)
+        contact = np.where(n_seen > 0, _contact_loglik(on_share), 0.0)
         loglik = np.empty(k)
         evidence: list[str] = []
         for i in range(k):
@@ -312,7 +343,8 @@ class People:
                 loglik[i] = max(ll_head[i], ll_last)
                 kind = "last-wrist" if ll_last > ll_head[i] else "head"
             evidence.append(kind)
-        return Attribution(ids.astype(np.int64), loglik, evidence, contact)
+        head_ll = np.where(n_blind > 0, ll_head, -np.inf)
+        return Attribution(ids.astype(np.int64), loglik, evidence, contact, hand_d, head_ll)
 
     def contact_gaps(self, plates: np.ndarray, t0: float, t1: float) -> list[tuple[float, float]]:
         """Spans inside [t0, t1], between two hand contacts, when no hand could have been on
@@ -377,6 +409,17 @@ class People:
         reached = (lw_d < REACHED_M) | (rw_d < REACHED_M)
         unseen = (np.isnan(lw_d) | np.isnan(rw_d)) & (head_d < REACH_M)
         return bool((reached | unseen).any())
+
+
+def _group_median(x: np.ndarray, group: np.ndarray, k: int) -> np.ndarray:
+    """Per group 0..k-1 the (lower) median of x; NaN for an empty group."""
+    order = np.lexsort((x, group))
+    counts = np.bincount(group, minlength=k)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    out = np.full(k, np.nan)
+    has = counts > 0
+    out[has] = x[order][starts[has] + (counts[has] - 1) // 2]
+    return out
 
 
 def _contact_loglik(on_share: np.ndarray) -> np.ndarray:

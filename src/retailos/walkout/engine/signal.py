@@ -80,6 +80,17 @@ class LoadChangeDetector:
         self.shelf_key = np.arange(n_plates) if shelf_key is None else shelf_key
         self.shelf_pos = np.zeros(n_plates) if shelf_pos is None else shelf_pos
         self.block = max(1, int(round(sample_rate_hz / BLOCK_RATE_HZ)))
+        # The per-block constants above are for blocks of 1 / BLOCK_RATE_HZ; a rate that is not
+        # a multiple of it gives other blocks, so spans and rates are kept in seconds.
+        block_rate = sample_rate_hz / self.block
+        scale = BLOCK_RATE_HZ / block_rate  # one block, in blocks of the reference length
+        self.settle_blocks = max(2, int(round(SETTLE_BLOCKS / scale)))
+        self.drift_alpha = min(1.0, DRIFT_ALPHA * scale)
+        self.drift_clip_g = MAX_DRIFT_G_PER_S / block_rate / self.drift_alpha
+        self.noise_beta = min(1.0, NOISE_BETA * scale)
+        self.history_blocks = max(1, int(round(HISTORY_BLOCKS / scale)))
+        self.level_sd_factor = float(np.sqrt(
+            1.0 / self.settle_blocks + self.drift_alpha / (2 - self.drift_alpha)))
         self.min_step_g = min_step_g
         self._carry = np.empty((0, n_plates), dtype=np.float32)
         self._carry_t = np.empty(0, dtype=np.float64)
@@ -90,12 +101,12 @@ class LoadChangeDetector:
         self.disturbed = np.zeros(n_plates, dtype=bool)
         self.start_t = np.zeros(n_plates)
         self.start_level = np.zeros(n_plates)
-        self._ring = np.full((n_plates, SETTLE_BLOCKS), np.nan)
-        self._ring_t = np.zeros((n_plates, SETTLE_BLOCKS))
+        self._ring = np.full((n_plates, self.settle_blocks), np.nan)
+        self._ring_t = np.zeros((n_plates, self.settle_blocks))
         self._ring_n = np.zeros(n_plates, dtype=np.int64)
         # Recent block means of every plate, so an event can be re-read between hand contacts.
-        self._hist = np.full((HISTORY_BLOCKS, n_plates), np.nan, dtype=np.float32)
-        self._hist_t = np.full(HISTORY_BLOCKS, np.nan)
+        self._hist = np.full((self.history_blocks, n_plates), np.nan, dtype=np.float32)
+        self._hist_t = np.full(self.history_blocks, np.nan)
         self._hist_n = 0
         self._start_buf = np.zeros((n_plates, NOISE_START_DIFFS))
         self._start_n = np.zeros(n_plates, dtype=np.int64)
@@ -109,8 +120,8 @@ class LoadChangeDetector:
         return self._hist_t[ok][order], self._hist[ok, plate][order].astype(np.float64)
 
     def _remember(self, means: np.ndarray, block_t: np.ndarray) -> None:
-        n = min(len(block_t), HISTORY_BLOCKS)
-        slots = (self._hist_n + np.arange(n)) % HISTORY_BLOCKS
+        n = min(len(block_t), self.history_blocks)
+        slots = (self._hist_n + np.arange(n)) % self.history_blocks
         self._hist[slots] = means[-n:]
         self._hist_t[slots] = block_t[-n:]
         self._hist_n += n
@@ -119,9 +130,9 @@ class LoadChangeDetector:
         """End of stream: close every disturbed plate at its latest readings."""
         changes = []
         for p in np.flatnonzero(self.disturbed & (self._ring_n > 0)).tolist():
-            n = min(int(self._ring_n[p]), SETTLE_BLOCKS)
-            values = self._ring[p, :n] if self._ring_n[p] <= SETTLE_BLOCKS else self._ring[p]
-            sd = float(self.sigma()[p]) * LEVEL_SD_FACTOR * np.sqrt(SETTLE_BLOCKS / n)
+            n = min(int(self._ring_n[p]), self.settle_blocks)
+            values = self._ring[p, :n] if self._ring_n[p] <= self.settle_blocks else self._ring[p]
+            sd = float(self.sigma()[p]) * self.level_sd_factor * np.sqrt(self.settle_blocks / n)
             changes.append(LoadChange(
                 plate=p, t_start=float(self.start_t[p]), t_settle=float(self._ring_t[p].max()),
                 t_close=self._last_t, delta_g=float(values.mean() - self.start_level[p]),
@@ -257,7 +268,7 @@ class LoadChangeDetector:
         ok = ~np.isnan(sq)
         n_ok = ok.sum(axis=0)
         mean_sq = np.where(ok, sq, 0.0).sum(axis=0) / np.maximum(n_ok, 1)
-        weight = -np.expm1(n_ok * np.log1p(-NOISE_BETA))
+        weight = -np.expm1(n_ok * np.log1p(-self.noise_beta))
         self.var[plates] = (1 - weight) * var + weight * mean_sq / 2
 
     def _track_drift(self, means: np.ndarray, plates: np.ndarray) -> None:
@@ -268,11 +279,12 @@ class LoadChangeDetector:
         level = self.level[plates]
         # the sequential tracker may have moved by up to alpha * clip per block since the
         # chunk began, so later blocks may differ more from the level at its start
-        bound = (DRIFT_CLIP_G * (1.0 + DRIFT_ALPHA * np.arange(n)))[:, None]
+        bound = (self.drift_clip_g * (1.0 + self.drift_alpha * np.arange(n)))[:, None]
         step = np.where(np.isnan(means), 0.0, means - level)
         filled = level + np.minimum(np.maximum(step, -bound), bound)
-        decay = (1.0 - DRIFT_ALPHA) ** np.arange(n - 1, -1, -1)
-        self.level[plates] = (1.0 - DRIFT_ALPHA) ** n * level + DRIFT_ALPHA * (decay @ filled)
+        decay = (1.0 - self.drift_alpha) ** np.arange(n - 1, -1, -1)
+        alpha = self.drift_alpha
+        self.level[plates] = (1.0 - alpha) ** n * level + alpha * (decay @ filled)
 
     def _shaken_by(
         self, plates: np.ndarray, steady: np.ndarray, unsteady: np.ndarray
@@ -320,15 +332,16 @@ class LoadChangeDetector:
                 ring_n[begin] = 0
             calm = valid & ~disturbed
             if calm.any():
-                step = np.minimum(np.maximum(x[calm] - level[calm], -DRIFT_CLIP_G), DRIFT_CLIP_G)
-                level[calm] += DRIFT_ALPHA * step
+                clip = self.drift_clip_g
+                step = np.minimum(np.maximum(x[calm] - level[calm], -clip), clip)
+                level[calm] += self.drift_alpha * step
             push = valid & disturbed
             if push.any():
-                pos = ring_n[push] % SETTLE_BLOCKS
+                pos = ring_n[push] % self.settle_blocks
                 ring[slot[push], pos] = x[push]
                 ring_t[slot[push], pos] = t
                 ring_n[push] += 1
-                full = push & (ring_n >= SETTLE_BLOCKS)
+                full = push & (ring_n >= self.settle_blocks)
                 if full.any():
                     idx = np.flatnonzero(full)
                     held = ring[idx]
@@ -346,7 +359,7 @@ class LoadChangeDetector:
                     for i in steady.tolist():
                         new_level = float(ring[i].mean())
                         delta = new_level - start_level[i]
-                        sd = float(sigma[i]) * LEVEL_SD_FACTOR
+                        sd = float(sigma[i]) * self.level_sd_factor
                         changes.append(
                             LoadChange(
                                 plate=int(plates[i]),
@@ -362,7 +375,7 @@ class LoadChangeDetector:
                         disturbed[i] = False
                 stale = disturbed & ((t - start_t) > MAX_HOLD_S) & (ring_n >= 1)
                 if stale.any():
-                    last = (ring_n[stale] - 1) % SETTLE_BLOCKS
+                    last = (ring_n[stale] - 1) % self.settle_blocks
                     level[stale] = ring[slot[stale], last]
                     disturbed[stale] = False
             prev_t = t
