@@ -411,12 +411,10 @@ class _Sim:
             spot = base + along * (0.6 * ((i + 1) // 2) * (1 if i % 2 else -1))
             arrive = self._walk(m, m.keys[-1][0], spot, yaw)
             t = arrive + float(rng.uniform(0.3, 2.5))
-            near = [p for p, pl in enumerate(self.plates)
-                    if pl.gondola == plate.gondola and abs(pl.center[0] - spot[0]) < 0.8
-                    and (pl.center[2] < 0.95 or not m.child)]  # fmt: skip
-            n_reach = int(rng.integers(0 if m.child else 1, 4))
+            near = self._within_reach(m, plate.gondola)
+            n_reach = int(rng.integers(0 if m.child else 1, 4)) if near else 0
             for _ in range(n_reach):
-                p = int(rng.choice(near)) if near else target
+                p = int(rng.choice(near))
                 if staff:
                     kind = "restock"
                 elif rng.random() < cfg["p_lean"]:
@@ -461,7 +459,9 @@ class _Sim:
             stop_end = t + 1.8
             if rng.random() < cfg["p_recv_put"]:
                 # The receiver puts it back on a shelf at this stop, a little later.
-                r = self._reach(taker, target, stop_end + float(rng.uniform(0.3, 1.5)), "put")
+                reachable = self._within_reach(taker, plate.gondola) or [target]
+                put_on = int(rng.choice(reachable))
+                r = self._reach(taker, put_on, stop_end + float(rng.uniform(0.3, 1.5)), "put")
                 r.ref = pair[1]
                 stop_end = r.t3 + 0.5
                 taker.keys.append((stop_end, *taker.keys[-1][1:]))
@@ -470,13 +470,31 @@ class _Sim:
                 m.keys.append((stop_end + float(rng.uniform(0, 1)), *m.keys[-1][1:]))
         return max(m.keys[-1][0] for m in members)
 
+    def _within_reach(self, m: Person, gondola: int) -> list[int]:
+        """Plates of the gondola whose front edge is within arm's reach of where m stands."""
+        spot = np.array(m.keys[-1][1:3])
+        arm = 0.45 if m.child else 0.72
+        out = []
+        for p, pl in enumerate(self.plates):
+            if pl.gondola != gondola or (m.child and pl.center[2] > 0.95):
+                continue
+            along = np.array([-pl.facing[1], pl.facing[0]])
+            off = float(np.clip((spot - pl.center[:2]) @ along, -0.4 * pl.width, 0.4 * pl.width))
+            edge = pl.center[:2] + pl.facing * pl.depth / 2 + along * off
+            if float(np.linalg.norm(spot - edge)) <= arm:
+                out.append(p)
+        return out
+
     def _reach(self, m: Person, p: int, t: float, kind: str) -> Reach:
         rng, cfg = self.rng, self.cfg
         pl = self.plates[p]
         along = np.array([-pl.facing[1], pl.facing[0]])
         inward = float(rng.uniform(0.03, min(0.22, pl.depth - 0.02)))
         xy = pl.center[:2] + pl.facing * (pl.depth / 2 - inward)
-        xy = xy + along * rng.uniform(-0.4, 0.4) * pl.width
+        # The hand lands on the part of the plate nearer the body (reaching across is allowed).
+        off = (np.array(m.keys[-1][1:3]) - pl.center[:2]) @ along
+        u = np.clip(off + rng.normal(0, 0.1 * pl.width), -0.42 * pl.width, 0.42 * pl.width)
+        xy = xy + along * u
         z = pl.center[2] + rng.uniform(0.03, 0.14)
         if kind == "lean":
             xy = pl.center[:2] + pl.facing * (pl.depth / 2 - 0.02)
