@@ -254,6 +254,8 @@ def test_entries_spread_over_the_shards_of_an_account_and_balances_sum_them(
         assert len(rows) == service.SHARDS  # opened together on first use
         assert {shard for shard, balance in rows if balance} == shards
         assert service.balances(s, STORE)["revenue"] == usd(-1000 * len(refs))
+        accounts = len(service.accounts(s, STORE)) + len(service.accounts(s, OPERATOR))
+        assert service.totals(s) == (len(refs), len(refs) * 7, accounts)  # accounts, not rows
         assert service.check(s) == []
 
 
