@@ -84,6 +84,7 @@ class Scene:
     _heads: dict[int, list[tuple[float, float, np.ndarray]]] = field(default_factory=dict)
     _reaches: list[tuple[int, float, float, np.ndarray, str]] = field(default_factory=list)
     _blind: list[tuple[int, float, float, str]] = field(default_factory=list)
+    _spoilt: list[tuple[int, float, float, np.ndarray, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         rng = np.random.default_rng(self.seed)
@@ -128,17 +129,25 @@ class Scene:
         spans.append((t, t_out, np.array([x, SHELF_Y - 0.45, 1.6])))
 
     def reach(self, track_id: int, shelf: int, index: int, t0: float, t1: float,
-              hand: str = "r", x: float | None = None) -> None:
+              hand: str = "r", x: float | None = None, short_m: float = 0.0) -> None:
         """The person's wrist is at the plate's front during [t0, t1] (at `x` along the
-        shelf, if given, instead of the plate's middle)."""
+        shelf, if given, instead of the plate's middle; `short_m` in front of it)."""
         where = plate_front(self.store, shelf, index)
         if x is not None:
             where[0] = x
+        where[1] -= short_m
         self._reaches.append((track_id, t0, t1, where, hand))
 
     def wrists_unseen(self, track_id: int, t0: float, t1: float, hand: str = "both") -> None:
         """The person's wrists (or only the "l" or "r" one) are not seen during [t0, t1]."""
         self._blind.append((track_id, t0, t1, hand))
+
+    def spoilt_read(self, track_id: int, t0: float, t1: float, where: np.ndarray,
+                    conf: float, hand: str = "r") -> None:
+        """During [t0, t1] the perception layer misplaces the person's wrist at `where` and
+        says so with a low `conf` for those frames."""
+        self._spoilt.append((track_id, t0, t1, where, conf))
+        self._reaches.append((track_id, t0, t1, where, hand))
 
     def step(self, shelf: int, index: int, t: float, delta: float, touch_s: float = 0.6,
              hold_g: float = 0.0, shake_g: float = 40.0) -> None:
@@ -163,7 +172,7 @@ class Scene:
     # ---- as a recording ------------------------------------------------------------------
 
     def _tracks(self) -> Tracks:
-        rows_t, rows_id, heads, lws, rws = [], [], [], [], []
+        rows_t, rows_id, heads, lws, rws, confs = [], [], [], [], [], []
         for tid, spans in self._heads.items():
             for t0, t1, pos in spans:
                 t = np.arange(np.ceil(t0 * FPS), np.floor(t1 * FPS)) / FPS
@@ -183,6 +192,11 @@ class Scene:
                             lw[off] = np.nan
                         if b_hand != "l":
                             rw[off] = np.nan
+                conf = np.ones(len(t))
+                for s_tid, s0, s1, _, s_conf in self._spoilt:
+                    if s_tid == tid:
+                        conf[(t >= s0) & (t <= s1)] = s_conf
+                confs.append(conf)
                 rows_t.append(t)
                 rows_id.append(np.full(len(t), tid))
                 heads.append(head)
@@ -199,7 +213,7 @@ class Scene:
         return Tracks(
             t=t[order],
             track_id=(np.concatenate(rows_id) if rows_id else np.empty(0))[order].astype(np.int64),
-            conf=np.ones(len(t), dtype=np.float32),
+            conf=(np.concatenate(confs) if confs else np.empty(0))[order].astype(np.float32),
             head=cat(heads, 3),
             lwrist=cat(lws, 3),
             rwrist=cat(rws, 3),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from tests.walkout.engine_scenes import SHELF_Y, Scene, items, make_store, run
+from tests.walkout.engine_scenes import SHELF_Y, Scene, items, make_store, plate_front, run
 
 from retailos.walkout.engine import Engine
 from retailos.walkout.engine.signal import LoadChange
@@ -208,3 +208,18 @@ def test_a_swap_never_takes_and_puts_back_one_product_in_one_change() -> None:
     swap = engine._pick_and_put(change, cands, [1, 3], 0, 1)
     cola = engine.layout.skus.index("cola")
     assert swap is not None and swap[1][0][2] == swap[1][1][2] == cola
+
+
+def test_a_low_confidence_wrist_read_on_the_plate_is_not_taken_at_its_word() -> None:
+    """The perception layer misplaces a far shopper's wrist onto the plate for a few frames
+    and says so (conf 0.1); the picker's hands are hidden in the shelf as they take."""
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.2)
+    scene.person(2, "a2", 1.0, 26.0, x=1.4)
+    scene.reach(1, 1, 0, 4.0, 5.3)
+    scene.wrists_unseen(1, 3.8, 5.6)
+    scene.spoilt_read(2, 4.4, 4.8, plate_front(scene.store, 1, 0), conf=0.1)
+    scene.step(1, 0, 5.0, -368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}

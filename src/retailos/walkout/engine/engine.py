@@ -27,6 +27,7 @@ from retailos.walkout.engine.decide import (
 )
 from retailos.walkout.engine.layout import StoreLayout, build_layout
 from retailos.walkout.engine.people import (
+    LOG_BYSTANDER_DENSITY,
     WRIST_SD_M,
     Account,
     Attribution,
@@ -55,9 +56,8 @@ WHOLE_REACH_PUT = 0.5  # a put-back returns all the units one reach took that ar
 # about ten plates within reach. Relative to a unit from this plate, one from elsewhere is
 # this likely to be the one put down here:
 ELSEWHERE_PUT = (1 - 0.5) / 10 / 0.5
-# Two hands in one multi-unit pick: the log-likelihood of a non-toucher's closest wrist distance
-# (roughly flat over 2 m), and the prior that a second person took part in one load change.
-LOG_BYSTANDER_DENSITY = float(np.log(0.5))
+# Two hands in one multi-unit pick: the prior that a second person took part in one load change
+# (a non-toucher's closest wrist distance is weighed by LOG_BYSTANDER_DENSITY, from people.py).
 LOG_SECOND_PICKER_PRIOR = float(np.log(0.1))
 # ... and the prior that one product's units taken in one load change went to two people
 # (their hands in the plate together, or one load change over two picks in quick succession).

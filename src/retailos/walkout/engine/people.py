@@ -39,6 +39,9 @@ ENCOUNTER_EVERY_S = 0.2  # hands stay together for a while; a look this often is
 TOUCHER_ON_SHARE = 0.6
 BYSTANDER_ON_SHARE = 0.15
 CONTACT_LOOKS = 3.0
+# log density of a bystander's closest wrist distance (roughly flat over 2 m): the scale that
+# hand evidence is weighed against
+LOG_BYSTANDER_DENSITY = float(np.log(0.5))
 
 
 @dataclass
@@ -88,7 +91,7 @@ class People:
         self._hi = 0
         self._tbuf = np.empty(0)
         self._tidbuf = np.empty(0, dtype=np.int64)
-        self._xyz = np.empty((0, 9))  # head, left wrist, right wrist
+        self._xyz = np.empty((0, 10))  # head, left wrist, right wrist, conf
 
     # Views on the live part of the buffer.
     @property
@@ -111,13 +114,17 @@ class People:
     def _rw(self) -> np.ndarray:
         return self._xyz[self._lo : self._hi, 6:9]
 
+    @property
+    def _conf(self) -> np.ndarray:
+        return self._xyz[self._lo : self._hi, 9]
+
     def _append(self, tracks: Tracks) -> None:
         """Append rows; the buffer grows by doubling and drops aged rows when it compacts."""
         n = len(tracks.t)
         if self._hi + n > self._cap:
             live = self._hi - self._lo
             cap = max(2 * (live + n), 4096)
-            t, tid, xyz = np.empty(cap), np.empty(cap, dtype=np.int64), np.empty((cap, 9))
+            t, tid, xyz = np.empty(cap), np.empty(cap, dtype=np.int64), np.empty((cap, 10))
             t[:live], tid[:live], xyz[:live] = self._t, self._tid, self._xyz[self._lo : self._hi]
             self._tbuf, self._tidbuf, self._xyz = t, tid, xyz
             self._lo, self._hi, self._cap = 0, live, cap
@@ -127,6 +134,7 @@ class People:
         self._xyz[a:b, 0:3] = tracks.head
         self._xyz[a:b, 3:6] = tracks.lwrist
         self._xyz[a:b, 6:9] = tracks.rwrist
+        self._xyz[a:b, 9] = np.clip(tracks.conf, 0.0, 1.0)
         self._hi = b
 
     # ---- ingest -------------------------------------------------------------------------
@@ -300,6 +308,7 @@ class People:
         rw_d = self.layout.distance_to_plates(rw, plates)[:, 0]
         wrist_d = np.fmin(lw_d, rw_d)
         blind = np.isnan(lw_d) | np.isnan(rw_d)
+        conf = self._conf[rows][near]
         best_head = np.full(k, np.inf)
         np.minimum.at(best_head, inv, head_d)
         if core is not None:
@@ -311,25 +320,27 @@ class People:
         np.fmin.at(hand_d[:, 0], inv, lw_d)
         np.fmin.at(hand_d[:, 1], inv, rw_d)
         best_wrist = hand_d.min(axis=1)
+        # the best single read of either wrist, each read trusted as far as its conf says
+        ll_wrist = np.full(k, -np.inf)
+        np.fmax.at(ll_wrist, inv, _wrist_read_loglik(wrist_d, conf))
         n_rows = np.bincount(inv, minlength=k)
         n_blind = np.bincount(inv, weights=blind.astype(np.float64), minlength=k)
         with np.errstate(invalid="ignore"):
-            on = (wrist_d < CONTACT_M).astype(np.float64)
+            on = wrist_d < CONTACT_M
         # A frame tells whether this person's hand was on the plate if a seen wrist is on it,
         # or if both wrists are seen off it; one wrist seen off it and the other hidden could
         # be the free hand while the hidden one takes the unit: that frame tells nothing.
-        told = (on > 0) | ~blind
+        told = on | ~blind
         # the hand is on the plate while its load changes: before that it is on its way
         if core is not None:
             t_all = self._t[rows][near]
-            during = (t_all >= core[0]) & (t_all <= core[1])
-            told &= during
-            on = on * during
+            told &= (t_all >= core[0]) & (t_all <= core[1])
         n_seen = np.bincount(inv, weights=told.astype(np.float64), minlength=k)
-        on_share = np.bincount(inv, weights=on, minlength=k) / np.maximum(n_seen, 1.0)
+        frame_ll = np.where(told, _contact_read_loglik(on, conf), 0.0)
         ll_head = _half_normal(np.maximum(best_head - REACH_M, 0.0), HEAD_SD_M)
-        ll_wrist = _half_normal(best_wrist, WRIST_SD_M)
-        contact = np.where(n_seen > 0, _contact_loglik(on_share), 0.0)
+        # the frames are correlated: their mean log-likelihood ratio counts as CONTACT_LOOKS
+        contact = CONTACT_LOOKS * np.bincount(inv, weights=frame_ll, minlength=k) / np.maximum(
+            n_seen, 1.0)
         loglik = np.empty(k)
         evidence: list[str] = []
         for i in range(k):
@@ -422,13 +433,21 @@ def _group_median(x: np.ndarray, group: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _contact_loglik(on_share: np.ndarray) -> np.ndarray:
-    """Log-likelihood ratio, toucher against a bystander whose hand came close, of the share of
-    the window's seen frames that a person's wrist was on the plate."""
-    on = CONTACT_LOOKS * on_share
-    off = CONTACT_LOOKS * (1.0 - on_share)
-    return (on * np.log(TOUCHER_ON_SHARE / BYSTANDER_ON_SHARE)
-            + off * np.log((1.0 - TOUCHER_ON_SHARE) / (1.0 - BYSTANDER_ON_SHARE)))
+def _contact_read_loglik(on: np.ndarray, conf: np.ndarray) -> np.ndarray:
+    """Per read, log-likelihood ratio, toucher against a bystander whose hand came close, of
+    a wrist read on the plate (`on`) or off it. A spoilt read (chance 1 - conf) is on the plate
+    as often as a bystander's would be."""
+    toucher = conf * TOUCHER_ON_SHARE + (1.0 - conf) * BYSTANDER_ON_SHARE
+    return np.where(on, np.log(toucher / BYSTANDER_ON_SHARE),
+                    np.log((1.0 - toucher) / (1.0 - BYSTANDER_ON_SHARE)))
+
+
+def _wrist_read_loglik(d: np.ndarray, conf: np.ndarray) -> np.ndarray:
+    """Log-likelihood, per read, of a wrist's distance d to the plate if its hand made the
+    change. The perception layer's `conf` is the chance that the read is right; a spoilt read
+    lands anywhere, as a bystander's would (flat: LOG_BYSTANDER_DENSITY). NaN where unseen."""
+    good = np.exp(_half_normal(d, WRIST_SD_M))
+    return np.log(conf * good + (1.0 - conf) * np.exp(LOG_BYSTANDER_DENSITY))
 
 
 def _half_normal(d: np.ndarray | float, sd: float) -> np.ndarray:
