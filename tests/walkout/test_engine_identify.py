@@ -223,3 +223,20 @@ def test_a_low_confidence_wrist_read_on_the_plate_is_not_taken_at_its_word() -> 
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"cola": 1}
     assert items(receipts, "a2") == {}
+
+
+
+def test_a_hand_hidden_in_the_shelf_while_the_load_changes_beats_one_arriving_at_its_end() -> None:
+    # a1 reaches into the cola plate and the shelf hides the hand for the whole of the change;
+    # a2, standing at the next plate, brings a hand to the cola plate's edge only as the load
+    # settles: seen on the plate for a moment, but not while most of the load was changing
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.2)
+    scene.reach(1, 1, 0, 4.0, 5.3)
+    scene.wrists_unseen(1, 3.9, 5.6, hand="r")
+    scene.person(2, "a2", 1.0, 26.0, x=0.7)
+    scene.reach(2, 1, 0, 5.0, 5.3, hand="l", x=0.38)
+    scene.step(1, 0, 5.0, -368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}

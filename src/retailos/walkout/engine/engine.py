@@ -307,7 +307,7 @@ class Engine:
                     self._resolve(part, whole=False)
                 return
         att = self.people.attribute(p, change.t_start - ATTRIBUTION_LEAD_S, t1,
-                                    core=(change.t_start, change.t_settle))
+                                    core=(change.t_start, change.t_settle), learn=True)
         who_ll = self._touch_loglik(att.loglik) + self._timing_loglik(change, att)
         if att.contact is not None:
             who_ll = who_ll + att.contact

@@ -22,6 +22,10 @@ LAST_WRIST_MAX_AGE_S = 2.0
 HEAD_SD_M = 0.30  # head only: much weaker evidence
 REACH_M = 0.70  # how far in front of the head a hand can reach on the floor
 NEAR_M = 1.5  # a person whose head stays farther than this from a plate cannot touch it
+# Where the head stands, as a ratio against a bystander: the toucher's head is anywhere within
+# reach of the plate's front (a soft edge of HEAD_SD_M beyond), a bystander's anywhere within
+# NEAR_M of it. Log of the toucher's flat density relative to the bystander's.
+LOG_HEAD_RATIO = float(np.log(NEAR_M / (REACH_M + HEAD_SD_M * np.sqrt(np.pi / 2))))
 REACHED_M = 0.3  # a wrist this close to a plate may have been on it a moment before
 GAP_MARGIN_M = 0.05  # a wrist this much beyond contact range may still be leaving the plate
 MIN_GAP_S = 0.45  # a hand-free span this long lets the plate's level be read between contacts
@@ -92,6 +96,14 @@ class People:
         self._tbuf = np.empty(0)
         self._tidbuf = np.empty(0, dtype=np.int64)
         self._xyz = np.empty((0, 10))  # head, left wrist, right wrist, conf
+        # How often a wrist is out of sight, learnt from the recording: over all frames (most
+        # people are not touching anything), and over load changes that only one person stood
+        # near enough to make (one share per change: a hand hidden in a shelf stays hidden for
+        # the whole contact). Start from one pseudo-observation at even odds each.
+        self.frames_seen = 1.0
+        self.frames_hidden = 0.5
+        self.touches_seen = 1.0
+        self.touches_hidden = 0.5
 
     # Views on the live part of the buffer.
     @property
@@ -136,6 +148,14 @@ class People:
         self._xyz[a:b, 6:9] = tracks.rwrist
         self._xyz[a:b, 9] = np.clip(tracks.conf, 0.0, 1.0)
         self._hi = b
+        hidden = np.isnan(tracks.lwrist[:, 0]) | np.isnan(tracks.rwrist[:, 0])
+        self.frames_seen += n
+        self.frames_hidden += float(np.count_nonzero(hidden))
+
+    def hidden_rates(self) -> tuple[float, float]:
+        """Chance that a wrist is out of sight in a frame: for the person whose hand is on a
+        plate, and for anyone (the bystander's rate)."""
+        return (self.touches_hidden / self.touches_seen, self.frames_hidden / self.frames_seen)
 
     # ---- ingest -------------------------------------------------------------------------
 
@@ -285,13 +305,17 @@ class People:
         return near
 
     def attribute(self, plate: int, t0: float, t1: float,
-                  core: tuple[float, float] | None = None) -> Attribution:
+                  core: tuple[float, float] | None = None, learn: bool = False) -> Attribution:
         """Log-likelihood, per person seen in [t0, t1], that their hand made the change.
 
         `core`: the span in which the plate's load was changing, when the toucher's hand was
         on it. Without a seen wrist, what tells is where the head was: the toucher stands
         within reach for the whole of that span, so the head is judged by its median distance
         over it (someone walking past comes within reach only for a moment).
+
+        A hand inside a shelf is often out of the camera's sight: a wrist hidden while the load
+        changes counts for the person by how much more often the toucher's wrist is hidden than
+        anyone's (both rates learnt from the recording; `learn`: this change updates them).
         """
         rows = self._rows(t0, t1)
         plates = np.array([plate])
@@ -334,10 +358,30 @@ class People:
         # the hand is on the plate while its load changes: before that it is on its way
         if core is not None:
             t_all = self._t[rows][near]
-            told &= (t_all >= core[0]) & (t_all <= core[1])
-        n_seen = np.bincount(inv, weights=told.astype(np.float64), minlength=k)
-        frame_ll = np.where(told, _contact_read_loglik(on, conf), 0.0)
-        ll_head = _half_normal(np.maximum(best_head - REACH_M, 0.0), HEAD_SD_M)
+            in_core = (t_all >= core[0]) & (t_all <= core[1])
+            told &= in_core
+            hid = blind & ~on & in_core
+            n_core = np.bincount(inv, weights=in_core.astype(np.float64), minlength=k)
+            hidden_share = np.bincount(inv, weights=hid.astype(np.float64), minlength=k
+                                       ) / np.maximum(n_core, 1.0)
+            if learn and k == 1 and n_core[0] > 0:
+                self.touches_seen += 1.0
+                self.touches_hidden += float(hidden_share[0])
+            # per frame of the change: a wrist out of sight (and none seen on the plate), as
+            # likely for the toucher as learnt, for a bystander as for anyone; a hand inside a
+            # shelf is hidden at least as often as one anywhere else
+            q_touch, q_any = self.hidden_rates()
+            q_any = min(max(q_any, 0.01), 0.99)
+            q_touch = min(max(q_touch, q_any), 0.99)
+            frame_ll = np.where(told, _contact_read_loglik(on, conf)
+                                + np.log((1.0 - q_touch) / (1.0 - q_any)),
+                                np.where(hid, np.log(q_touch / q_any), 0.0))
+            n_seen = n_core
+        else:
+            n_seen = np.bincount(inv, weights=told.astype(np.float64), minlength=k)
+            frame_ll = np.where(told, _contact_read_loglik(on, conf), 0.0)
+        ll_head = LOG_BYSTANDER_DENSITY + LOG_HEAD_RATIO - 0.5 * (
+            np.maximum(best_head - REACH_M, 0.0) / HEAD_SD_M) ** 2
         # the frames are correlated: their mean log-likelihood ratio counts as CONTACT_LOOKS
         contact = CONTACT_LOOKS * np.bincount(inv, weights=frame_ll, minlength=k) / np.maximum(
             n_seen, 1.0)
