@@ -208,3 +208,33 @@ def test_a_swap_never_takes_and_puts_back_one_product_in_one_change() -> None:
     swap = engine._pick_and_put(change, cands, [1, 3], 0, 1)
     cola = engine.layout.skus.index("cola")
     assert swap is not None and swap[1][0][2] == swap[1][1][2] == cola
+
+
+def test_a_load_rested_on_a_plate_and_lifted_off_again_is_not_units() -> None:
+    # A shopper leans on the water plate: its load rises by what two bottles weigh, holds a
+    # few seconds and comes back; their hand rests at the plate's edge, a little way off the
+    # plate as the camera sees it. Nothing was put down or taken.
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=1.0)
+    scene.reach(1, 1, 2, 4.8, 5.2)
+    scene.step(1, 2, 5.0, 1001.0, touch_s=0.3, shake_g=5.0)
+    scene.reach(1, 1, 2, 10.8, 11.2)
+    scene.step(1, 2, 11.0, -1001.0, touch_s=0.3, shake_g=5.0)
+    engine, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {}
+    assert engine.stock[scene.plate(1, 2)].sum() == 8
+
+
+def test_a_unit_put_back_and_taken_again_is_still_taken() -> None:
+    # The same rise and fall, but the shopper had taken a bottle first: putting it back and
+    # taking it again is likelier than a lean of just its weight.
+    scene = Scene(make_store(TWINS, STOCK), 40.0)
+    scene.person(1, "a1", 1.0, 35.0, x=1.0)
+    scene.reach(1, 1, 2, 4.0, 5.2)
+    scene.step(1, 2, 5.0, -500.5)
+    scene.reach(1, 1, 2, 11.8, 12.2)
+    scene.step(1, 2, 12.0, 500.5, touch_s=0.3, shake_g=5.0)
+    scene.reach(1, 1, 2, 17.8, 18.2)
+    scene.step(1, 2, 18.0, -500.5, touch_s=0.3, shake_g=5.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"water": 1}
