@@ -238,3 +238,19 @@ def test_a_unit_put_back_and_taken_again_is_still_taken() -> None:
     scene.step(1, 2, 18.0, -500.5, touch_s=0.3, shake_g=5.0)
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"water": 1}
+
+
+def test_a_hand_pressing_on_a_plate_before_it_takes_a_unit_is_not_part_of_the_unit() -> None:
+    # The hand rests on the plate (+42 g, long enough for the plate to settle) and then lifts
+    # a cola off it: the plate ends up one cola below where it was before the hand came, not
+    # one juice below the pressed level.
+    products = [("cola", 368.0, 3.0), ("juice", 410.0, 3.0), ("gum", 30.0, 1.0)]
+    stock = {(1, 0): {"cola": 6, "juice": 6}, (0, 3): {"gum": 20}}
+    scene = Scene(make_store(products, stock), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.2)
+    scene.reach(1, 1, 0, 4.8, 5.2)
+    scene.step(1, 0, 5.0, 42.0, touch_s=0.3, shake_g=3.0)
+    scene.reach(1, 1, 0, 7.4, 8.2)
+    scene.step(1, 0, 8.0, -42.0 - 368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1}

@@ -273,7 +273,10 @@ class Engine:
     def _transient(self, rise: LoadChange, fall: LoadChange | None = None) -> bool:
         """Did a plate rise and fall back by a transient load rather than by units put down
         and then taken? Both explanations scored as for any change (weight, location prior);
-        the hands that touched the plate are the same either way. Logged when it wins.
+        the hands that touched the plate are the same either way. When the fall goes below
+        where the plate was before the rise, the transient may also have ended in a pick (a
+        hand pressed on the plate, then took a unit): that pick, from the level before the
+        rise, is resolved here. Logged when a transient wins.
 
         Without `fall`: could it, if the plate came back exactly? If not, the rise need not
         wait for its return (a put-back of a unit the person holds, a restock).
@@ -281,24 +284,34 @@ class Engine:
         if fall is None:
             fall = LoadChange(rise.plate, rise.t_close, rise.t_close, rise.t_close,
                               -rise.delta_g, rise.sd_g, rise.start_level_g + rise.delta_g)
-            return self._transient_score(rise, fall, same=True) > 0
-        margin = self._transient_score(rise, fall)
-        if margin <= 0:
+            return self._transient_score(rise, fall, same=True)[0] > 0
+        alone, then_pick = self._transient_score(rise, fall)
+        if max(alone, then_pick) <= 0:
             return False
         self.decisions.append(
             {"plate": self.layout.plate_ids[rise.plate], "t": fall.t_close,
              "delta_g": rise.delta_g, "kind": "transient", "sku": None, "count": 0,
-             "track_id": None, "margin": margin})
+             "track_id": None, "margin": max(alone, then_pick)})
+        if then_pick > alone:
+            self._resolve(self._from_before(rise, fall))
         return True
 
+    @staticmethod
+    def _from_before(rise: LoadChange, fall: LoadChange) -> LoadChange:
+        """The fall read from the plate's level before the rise."""
+        return LoadChange(fall.plate, fall.t_start, fall.t_settle, fall.t_close,
+                          rise.delta_g + fall.delta_g, float(np.hypot(rise.sd_g, fall.sd_g)),
+                          rise.start_level_g)
+
     def _transient_score(self, rise: LoadChange, fall: LoadChange, same: bool = False
-                         ) -> float:  # fmt: skip
-        """Log-score of a transient load minus that of units put down, then taken back
-        (`same`: the fall only as the very units the rise put down, a quicker bound)."""
+                         ) -> tuple[float, float]:  # fmt: skip
+        """Log-score of a transient load minus that of units put down, then taken back; and
+        of a transient load that ended with units taken (`same`: the fall only as the very
+        units the rise put down, a quicker bound, and no pick after the transient)."""
         # each change by its own best explanation: units, or nothing / something unexplained
         put = self._units_score(rise, settled_if_nothing=same)
         if same and put is None:
-            return -np.inf  # "nothing changed" explains the rise: it holds nothing back
+            return -np.inf, -np.inf  # "nothing changed" explains the rise: nothing held back
         rise_null = max(null_scores(rise.delta_g, rise.sd_g))
         fall_null = max(null_scores(fall.delta_g, fall.sd_g))
         if put is not None and put[0] > rise_null:
@@ -310,11 +323,17 @@ class Engine:
             score, pick = rise_null, self._units_score(fall)
         units = score + max(pick[0] if pick is not None else -np.inf, fall_null)
         size = float(np.clip(rise.delta_g, TRANSIENT_MIN_G, TRANSIENT_MAX_G))
-        size_ll = -np.log(size) - np.log(np.log(TRANSIENT_MAX_G / TRANSIENT_MIN_G))
+        transient = LOG_TRANSIENT_PRIOR - np.log(size) - np.log(np.log(
+            TRANSIENT_MAX_G / TRANSIENT_MIN_G))
         var = rise.sd_g**2 + fall.sd_g**2 + 2 * MODEL_SD_G**2
         back = float(residual_loglik(np.array([rise.delta_g + fall.delta_g]), np.array([var]),
                                      np.array([rise.delta_g]))[0])
-        return float(LOG_TRANSIENT_PRIOR + size_ll + back - units)
+        then_pick = -np.inf
+        if not same and rise.delta_g + fall.delta_g < 0:
+            taken = self._units_score(self._from_before(rise, fall))
+            if taken is not None:
+                then_pick = transient + taken[0]
+        return float(transient + back - units), float(then_pick - units)
 
     def _units_score_of(self, change: LoadChange, sku: int, count: int
                         ) -> tuple[float, int, int] | None:  # fmt: skip
