@@ -254,3 +254,22 @@ def test_a_hand_pressing_on_a_plate_before_it_takes_a_unit_is_not_part_of_the_un
     scene.step(1, 0, 8.0, -42.0 - 368.0)
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"cola": 1}
+
+
+def test_someone_holding_nothing_is_unlikely_to_put_down_a_strangers_unit() -> None:
+    # a1 takes a gum; a2 has taken nothing and never came near a1. That a2 puts a gum down is
+    # as unlikely as a2 holding a1's unit, not as likely as a1 putting it back.
+    scene = Scene(make_store(TWINS, STOCK), 20.0)
+    scene.person(1, "a1", 1.0, 19.0, x=0.2)
+    scene.person(2, "a2", 1.0, 19.0, x=1.4)
+    scene.reach(1, 0, 0, 4.0, 5.2)
+    scene.step(0, 0, 5.0, -30.2)
+    engine = Engine(scene.store)
+    for chunk in iter_chunks(scene.recording(), 1.0):
+        engine.feed(chunk)
+        if chunk.t_end >= 10.0:
+            break
+    assert engine.carts["a1"].sum() == 1
+    gum = engine.layout.skus.index("gum")
+    prior = engine._put_prior(scene.plate(1, 3), [1, 2], np.array([gum]))
+    assert prior[0, 0, 1] < prior[0, 0, 0] + np.log(0.1)

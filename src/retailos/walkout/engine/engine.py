@@ -809,7 +809,9 @@ class Engine:
                 per_unit = holding * np.where(mine, 1.0, 1.0 / np.maximum(carts.sum(axis=1), 1.0))
                 weighted = (per_unit @ carts) * self._origin_factor(plate, table, per_unit)
                 total = weighted.sum()
-                known = weighted[skus] / total if total > 0 else weighted[skus]
+                # the units they may hold, counted: a person who is unlikely to hold any unit
+                # (only strangers' units, barely) is unlikely to be putting one down
+                known = weighted[skus] / max(total, 1.0)
                 sku_lp = np.log((1 - STRAY_PUT) * known + STRAY_PUT / lay.n_skus)
                 sku_lp += np.log1p(planned)
                 held = carts[:, skus].sum(axis=0)
