@@ -273,3 +273,20 @@ def test_someone_holding_nothing_is_unlikely_to_put_down_a_strangers_unit() -> N
     gum = engine.layout.skus.index("gum")
     prior = engine._put_prior(scene.plate(1, 3), [1, 2], np.array([gum]))
     assert prior[0, 0, 1] < prior[0, 0, 0] + np.log(0.1)
+
+
+def test_a_unit_put_down_with_the_hand_still_pressing_is_the_unit_alone() -> None:
+    # a1 takes two juices, then puts one back with the hand still resting on the plate
+    # (+80 g, long enough for the plate to settle) and lets go: one juice put back.
+    products = [("cola", 368.0, 3.0), ("juice", 410.0, 3.0), ("gum", 30.0, 1.0)]
+    stock = {(1, 0): {"cola": 6, "juice": 6}, (0, 3): {"gum": 20}}
+    scene = Scene(make_store(products, stock), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.2)
+    scene.reach(1, 1, 0, 4.0, 5.2)
+    scene.step(1, 0, 5.0, -820.0)
+    scene.reach(1, 1, 0, 9.8, 10.2)
+    scene.step(1, 0, 10.0, 410.0 + 80.0, touch_s=0.3, shake_g=3.0)
+    scene.reach(1, 1, 0, 13.8, 14.2)
+    scene.step(1, 0, 14.0, -80.0, touch_s=0.3, shake_g=3.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"juice": 1}

@@ -285,16 +285,26 @@ class Engine:
             fall = LoadChange(rise.plate, rise.t_close, rise.t_close, rise.t_close,
                               -rise.delta_g, rise.sd_g, rise.start_level_g + rise.delta_g)
             return self._transient_score(rise, fall, same=True)[0] > 0
-        alone, then_pick = self._transient_score(rise, fall)
-        if max(alone, then_pick) <= 0:
+        alone, then_pick, put_under = self._transient_score(rise, fall)
+        best = max(alone, then_pick, put_under)
+        if best <= 0:
             return False
         self.decisions.append(
             {"plate": self.layout.plate_ids[rise.plate], "t": fall.t_close,
              "delta_g": rise.delta_g, "kind": "transient", "sku": None, "count": 0,
-             "track_id": None, "margin": max(alone, then_pick)})
-        if then_pick > alone:
+             "track_id": None, "margin": best})
+        if then_pick == best:
             self._resolve(self._from_before(rise, fall))
+        elif put_under == best:
+            self._on_change(self._put_under(rise, fall), fall.t_close, hold=False)
         return True
+
+    @staticmethod
+    def _put_under(rise: LoadChange, fall: LoadChange) -> LoadChange:
+        """The rise without the load that the fall took off again."""
+        return LoadChange(rise.plate, rise.t_start, rise.t_settle, rise.t_close,
+                          rise.delta_g + fall.delta_g, float(np.hypot(rise.sd_g, fall.sd_g)),
+                          rise.start_level_g)
 
     @staticmethod
     def _from_before(rise: LoadChange, fall: LoadChange) -> LoadChange:
@@ -304,14 +314,15 @@ class Engine:
                           rise.start_level_g)
 
     def _transient_score(self, rise: LoadChange, fall: LoadChange, same: bool = False
-                         ) -> tuple[float, float]:  # fmt: skip
-        """Log-score of a transient load minus that of units put down, then taken back; and
-        of a transient load that ended with units taken (`same`: the fall only as the very
-        units the rise put down, a quicker bound, and no pick after the transient)."""
+                         ) -> tuple[float, float, float]:  # fmt: skip
+        """Log-score, minus that of units put down and then taken back, of: a transient load;
+        a transient load that ended with units taken; units put down with a transient load
+        (a hand still pressing) that the fall took off (`same`: the fall only as the very
+        units the rise put down, a quicker bound, and only the first)."""
         # each change by its own best explanation: units, or nothing / something unexplained
         put = self._units_score(rise, settled_if_nothing=same)
         if same and put is None:
-            return -np.inf, -np.inf  # "nothing changed" explains the rise: nothing held back
+            return -np.inf, -np.inf, -np.inf  # "nothing changed" explains the rise
         rise_null = max(null_scores(rise.delta_g, rise.sd_g))
         fall_null = max(null_scores(fall.delta_g, fall.sd_g))
         if put is not None and put[0] > rise_null:
@@ -322,18 +333,21 @@ class Engine:
         else:
             score, pick = rise_null, self._units_score(fall)
         units = score + max(pick[0] if pick is not None else -np.inf, fall_null)
-        size = float(np.clip(rise.delta_g, TRANSIENT_MIN_G, TRANSIENT_MAX_G))
-        transient = LOG_TRANSIENT_PRIOR - np.log(size) - np.log(np.log(
-            TRANSIENT_MAX_G / TRANSIENT_MIN_G))
+        transient = _transient_logprior(rise.delta_g)
         var = rise.sd_g**2 + fall.sd_g**2 + 2 * MODEL_SD_G**2
         back = float(residual_loglik(np.array([rise.delta_g + fall.delta_g]), np.array([var]),
                                      np.array([rise.delta_g]))[0])
-        then_pick = -np.inf
+        then_pick = put_under = -np.inf
         if not same and rise.delta_g + fall.delta_g < 0:
             taken = self._units_score(self._from_before(rise, fall))
             if taken is not None:
                 then_pick = transient + taken[0]
-        return float(transient + back - units), float(then_pick - units)
+        elif not same and rise.delta_g + fall.delta_g > 0:
+            under = self._units_score(self._put_under(rise, fall))
+            if under is not None:
+                put_under = _transient_logprior(-fall.delta_g) + under[0]
+        return (float(transient + back - units), float(then_pick - units),
+                float(put_under - units))
 
     def _units_score_of(self, change: LoadChange, sku: int, count: int
                         ) -> tuple[float, int, int] | None:  # fmt: skip
@@ -1111,6 +1125,13 @@ def _origin_weight(group: list[float], plate: int) -> float:
     """How likely a held reach's units are to be put down on `plate`, relative to a reach
     that took them from it."""
     return 1.0 if int(group[4]) == plate else ELSEWHERE_PUT
+
+
+def _transient_logprior(grams: float) -> float:
+    """Log prior of a transient load (a press, a lean) of this size, relative to units."""
+    size = float(np.clip(grams, TRANSIENT_MIN_G, TRANSIENT_MAX_G))
+    return float(LOG_TRANSIENT_PRIOR - np.log(size)
+                 - np.log(np.log(TRANSIENT_MAX_G / TRANSIENT_MIN_G)))
 
 
 def _timing_density(r: float, sd: float) -> float:
