@@ -240,3 +240,85 @@ def test_a_hand_hidden_in_the_shelf_while_the_load_changes_beats_one_arriving_at
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"cola": 1}
     assert items(receipts, "a2") == {}
+
+
+def test_a_load_rested_on_a_plate_and_lifted_off_again_is_not_units() -> None:
+    # A shopper leans on the water plate: its load rises by what two bottles weigh, holds a
+    # few seconds and comes back; their hand rests at the plate's edge, a little way off the
+    # plate as the camera sees it. Nothing was put down or taken.
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=1.0)
+    scene.reach(1, 1, 2, 4.8, 5.2)
+    scene.step(1, 2, 5.0, 1001.0, touch_s=0.3, shake_g=5.0)
+    scene.reach(1, 1, 2, 10.8, 11.2)
+    scene.step(1, 2, 11.0, -1001.0, touch_s=0.3, shake_g=5.0)
+    engine, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {}
+    assert engine.stock[scene.plate(1, 2)].sum() == 8
+
+
+def test_a_unit_put_back_and_taken_again_is_still_taken() -> None:
+    # The same rise and fall, but the shopper had taken a bottle first: putting it back and
+    # taking it again is likelier than a lean of just its weight.
+    scene = Scene(make_store(TWINS, STOCK), 40.0)
+    scene.person(1, "a1", 1.0, 35.0, x=1.0)
+    scene.reach(1, 1, 2, 4.0, 5.2)
+    scene.step(1, 2, 5.0, -500.5)
+    scene.reach(1, 1, 2, 11.8, 12.2)
+    scene.step(1, 2, 12.0, 500.5, touch_s=0.3, shake_g=5.0)
+    scene.reach(1, 1, 2, 17.8, 18.2)
+    scene.step(1, 2, 18.0, -500.5, touch_s=0.3, shake_g=5.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"water": 1}
+
+
+def test_a_hand_pressing_on_a_plate_before_it_takes_a_unit_is_not_part_of_the_unit() -> None:
+    # The hand rests on the plate (+42 g, long enough for the plate to settle) and then lifts
+    # a cola off it: the plate ends up one cola below where it was before the hand came, not
+    # one juice below the pressed level.
+    products = [("cola", 368.0, 3.0), ("juice", 410.0, 3.0), ("gum", 30.0, 1.0)]
+    stock = {(1, 0): {"cola": 6, "juice": 6}, (0, 3): {"gum": 20}}
+    scene = Scene(make_store(products, stock), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.2)
+    scene.reach(1, 1, 0, 4.8, 5.2)
+    scene.step(1, 0, 5.0, 42.0, touch_s=0.3, shake_g=3.0)
+    scene.reach(1, 1, 0, 7.4, 8.2)
+    scene.step(1, 0, 8.0, -42.0 - 368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+
+
+def test_someone_holding_nothing_is_unlikely_to_put_down_a_strangers_unit() -> None:
+    # a1 takes a gum; a2 has taken nothing and never came near a1. That a2 puts a gum down is
+    # as unlikely as a2 holding a1's unit, not as likely as a1 putting it back.
+    scene = Scene(make_store(TWINS, STOCK), 20.0)
+    scene.person(1, "a1", 1.0, 19.0, x=0.2)
+    scene.person(2, "a2", 1.0, 19.0, x=1.4)
+    scene.reach(1, 0, 0, 4.0, 5.2)
+    scene.step(0, 0, 5.0, -30.2)
+    engine = Engine(scene.store)
+    for chunk in iter_chunks(scene.recording(), 1.0):
+        engine.feed(chunk)
+        if chunk.t_end >= 10.0:
+            break
+    assert engine.carts["a1"].sum() == 1
+    gum = engine.layout.skus.index("gum")
+    prior = engine._put_prior(scene.plate(1, 3), [1, 2], np.array([gum]))
+    assert prior[0, 0, 1] < prior[0, 0, 0] + np.log(0.1)
+
+
+def test_a_unit_put_down_with_the_hand_still_pressing_is_the_unit_alone() -> None:
+    # a1 takes two juices, then puts one back with the hand still resting on the plate
+    # (+80 g, long enough for the plate to settle) and lets go: one juice put back.
+    products = [("cola", 368.0, 3.0), ("juice", 410.0, 3.0), ("gum", 30.0, 1.0)]
+    stock = {(1, 0): {"cola": 6, "juice": 6}, (0, 3): {"gum": 20}}
+    scene = Scene(make_store(products, stock), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.2)
+    scene.reach(1, 1, 0, 4.0, 5.2)
+    scene.step(1, 0, 5.0, -820.0)
+    scene.reach(1, 1, 0, 9.8, 10.2)
+    scene.step(1, 0, 10.0, 410.0 + 80.0, touch_s=0.3, shake_g=3.0)
+    scene.reach(1, 1, 0, 13.8, 14.2)
+    scene.step(1, 0, 14.0, -80.0, touch_s=0.3, shake_g=3.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"juice": 1}

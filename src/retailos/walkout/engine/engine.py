@@ -76,6 +76,14 @@ PAIR_MAX_UNITS = 3  # units per person considered when two people share one load
 # ... and that one person's two hands changed two plates' loads at once
 LOG_BOTH_HANDS_PRIOR = float(np.log(0.1))
 RECENT_S = 30.0  # load changes kept to tell which hand was busy on which plate
+# A hand pressing on a plate, or a shopper leaning or resting something on it, adds a load that
+# goes away again with no product moved: the plate rises, settles, and returns to its earlier
+# level. A rise waits this long for such a return before it is explained as units put down.
+TRANSIENT_S = 10.0
+# Prior of one transient load (press, lean) against a pair of unit changes (a put, then the same
+# weight taken back) on one plate, and the spread of its size: log-uniform over MIN..MAX grams.
+LOG_TRANSIENT_PRIOR = float(np.log(0.1))
+TRANSIENT_MIN_G, TRANSIENT_MAX_G = 5.0, 5000.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,11 @@ class Engine:
         # the latest explained load changes with their runner-up margins, for diagnostics
         self.decisions: deque[dict[str, Any]] = deque(maxlen=DECISIONS_KEPT)
         self._pending_puts: list[LoadChange] = []
+        # per plate: a rise held back, as it may be a transient load (see TRANSIENT_S)
+        self._rises: dict[int, LoadChange] = {}
+        self._rises_released: set[str] = set()  # accounts gone whose rises were let go
+        # a put's attribution and location prior as just scored, for its resolution right after
+        self._put_cache: tuple[LoadChange, Attribution, np.ndarray, np.ndarray] | None = None
         # per waiting put: its putters, and per open plate whether their hands were on it
         self._put_hands: dict[LoadChange, tuple[set[int], dict[tuple[int, float], bool]]] = {}
         self._waiting: dict[str, float] = {}  # account -> exit time, receipt not yet issued
@@ -171,6 +184,8 @@ class Engine:
     def finish(self) -> list[dict[str, Any]]:
         """End of stream: settle what is pending and issue every remaining shopper receipt."""
         self._intervals = []
+        for change in self._release_rises(np.inf):
+            self._on_change(change, change.t_close, hold=False)
         for change in sorted(self._pending_puts + self.detector.flush(),
                              key=lambda c: (c.t_close, c.delta_g > 0)):
             self._resolve(change)
@@ -187,12 +202,22 @@ class Engine:
 
     # ---- events -------------------------------------------------------------------------
 
-    def _on_change(self, change: LoadChange, t: float) -> None:
-        if change.delta_g > 0 and self._put_blocked(change, t):
+    def _on_change(self, change: LoadChange, t: float, hold: bool = True) -> None:
+        rise = self._rises.pop(change.plate, None)
+        if rise is not None:
+            transient = change.delta_g < 0 and self._transient(rise, change)
+            self._put_cache = None
+            if transient:
+                return
+            self._on_change(rise, t, hold=False)
+        if hold and 0 < change.delta_g <= TRANSIENT_MAX_G and self._transient(change):
+            self._rises[change.plate] = change
+        elif change.delta_g > 0 and self._put_blocked(change, t):
             self._pending_puts.append(change)
         else:
             self._put_hands.pop(change, None)
             self._resolve(change)
+        self._put_cache = None
 
     def _put_blocked(self, change: LoadChange, t: float) -> bool:
         """A put waits while a plate that started moving first is still open, if that plate
@@ -225,7 +250,149 @@ class Engine:
                 return True
         return False
 
+    def _release_rises(self, t: float, members: set[int] | None = None) -> list[LoadChange]:
+        """Rises that waited long enough for a return (or whose putters' receipt is due):
+        no longer held back. The plate may be moving again: then wait for that to close."""
+        out = []
+        open_plates = {iv.plate for iv in self._intervals if iv.end == np.inf}
+        for p, rise in list(self._rises.items()):
+            late = t - rise.t_close > TRANSIENT_S and p not in open_plates
+            late |= t - rise.t_close > 2 * TRANSIENT_S
+            due = members is not None and self.people.was_near(
+                members, p, rise.t_start - 1.0, t)
+            if late or due:
+                out.append(self._rises.pop(p))
+        return out
+
+    def _with_met(self, account_id: str) -> set[int]:
+        """The account's people and everyone who came close to one of them."""
+        members = self.people.accounts[account_id].members
+        return set(members) | {tid for tid in self.people.persons
+                               if any(self.people.met(tid, m) for m in members)}
+
+    def _transient(self, rise: LoadChange, fall: LoadChange | None = None) -> bool:
+        """Did a plate rise and fall back by a transient load rather than by units put down
+        and then taken? Both explanations scored as for any change (weight, location prior);
+        the hands that touched the plate are the same either way. When the fall goes below
+        where the plate was before the rise, the transient may also have ended in a pick (a
+        hand pressed on the plate, then took a unit): that pick, from the level before the
+        rise, is resolved here. Logged when a transient wins.
+
+        Without `fall`: could it, if the plate came back exactly? If not, the rise need not
+        wait for its return (a put-back of a unit the person holds, a restock).
+        """
+        if fall is None:
+            fall = LoadChange(rise.plate, rise.t_close, rise.t_close, rise.t_close,
+                              -rise.delta_g, rise.sd_g, rise.start_level_g + rise.delta_g)
+            return self._transient_score(rise, fall, same=True)[0] > 0
+        alone, then_pick, put_under = self._transient_score(rise, fall)
+        best = max(alone, then_pick, put_under)
+        if best <= 0:
+            return False
+        self.decisions.append(
+            {"plate": self.layout.plate_ids[rise.plate], "t": fall.t_close,
+             "delta_g": rise.delta_g, "kind": "transient", "sku": None, "count": 0,
+             "track_id": None, "margin": best})
+        if then_pick == best:
+            self._resolve(self._from_before(rise, fall))
+        elif put_under == best:
+            self._on_change(self._put_under(rise, fall), fall.t_close, hold=False)
+        return True
+
+    @staticmethod
+    def _put_under(rise: LoadChange, fall: LoadChange) -> LoadChange:
+        """The rise without the load that the fall took off again."""
+        return LoadChange(rise.plate, rise.t_start, rise.t_settle, rise.t_close,
+                          rise.delta_g + fall.delta_g, float(np.hypot(rise.sd_g, fall.sd_g)),
+                          rise.start_level_g)
+
+    @staticmethod
+    def _from_before(rise: LoadChange, fall: LoadChange) -> LoadChange:
+        """The fall read from the plate's level before the rise."""
+        return LoadChange(fall.plate, fall.t_start, fall.t_settle, fall.t_close,
+                          rise.delta_g + fall.delta_g, float(np.hypot(rise.sd_g, fall.sd_g)),
+                          rise.start_level_g)
+
+    def _transient_score(self, rise: LoadChange, fall: LoadChange, same: bool = False
+                         ) -> tuple[float, float, float]:  # fmt: skip
+        """Log-score, minus that of units put down and then taken back, of: a transient load;
+        a transient load that ended with units taken; units put down with a transient load
+        (a hand still pressing) that the fall took off (`same`: the fall only as the very
+        units the rise put down, a quicker bound, and only the first)."""
+        # each change by its own best explanation: units, or nothing / something unexplained
+        put = self._units_score(rise, settled_if_nothing=same)
+        if same and put is None:
+            return -np.inf, -np.inf, -np.inf  # "nothing changed" explains the rise
+        rise_null = max(null_scores(rise.delta_g, rise.sd_g))
+        fall_null = max(null_scores(fall.delta_g, fall.sd_g))
+        if put is not None and put[0] > rise_null:
+            score, sku, count = put
+            self.stock[rise.plate, sku] += count
+            pick = self._units_score_of(fall, sku, count) if same else self._units_score(fall)
+            self.stock[rise.plate, sku] -= count
+        else:
+            score, pick = rise_null, self._units_score(fall)
+        units = score + max(pick[0] if pick is not None else -np.inf, fall_null)
+        transient = _transient_logprior(rise.delta_g)
+        var = rise.sd_g**2 + fall.sd_g**2 + 2 * MODEL_SD_G**2
+        back = float(residual_loglik(np.array([rise.delta_g + fall.delta_g]), np.array([var]),
+                                     np.array([rise.delta_g]))[0])
+        then_pick = put_under = -np.inf
+        if not same and rise.delta_g + fall.delta_g < 0:
+            taken = self._units_score(self._from_before(rise, fall))
+            if taken is not None:
+                then_pick = transient + taken[0]
+        elif not same and rise.delta_g + fall.delta_g > 0:
+            under = self._units_score(self._put_under(rise, fall))
+            if under is not None:
+                put_under = _transient_logprior(-fall.delta_g) + under[0]
+        return (float(transient + back - units), float(then_pick - units),
+                float(put_under - units))
+
+    def _units_score_of(self, change: LoadChange, sku: int, count: int
+                        ) -> tuple[float, int, int] | None:  # fmt: skip
+        """As _units_score for a pick, of `count` units of `sku` only."""
+        lay = self.layout
+        if count > MAX_UNITS:
+            return None
+        weight = weight_loglik(change.delta_g, change.sd_g, lay.unit_weight[sku:sku + 1],
+                               lay.unit_sd[sku:sku + 1], count)[0, count - 1]
+        prior = pick_sku_prior(self.stock[change.plate], lay.planogram[change.plate])[sku]
+        return float(weight + prior + count_logprior(count)[count - 1]), sku, count
+
+    def _units_score(self, change: LoadChange, settled_if_nothing: bool = False
+                     ) -> tuple[float, int, int] | None:  # fmt: skip
+        """Best (weight + location prior) of units of one product explaining the change, with
+        that sku and count (None in a store without products; with `settled_if_nothing`, also
+        None where "nothing changed" is beyond any product's reach, as in _resolve)."""
+        lay = self.layout
+        if lay.n_skus == 0:
+            return None
+        p = change.plate
+        pick = change.delta_g < 0
+        weight = weight_loglik(change.delta_g, change.sd_g, lay.unit_weight, lay.unit_sd,
+                               MAX_UNITS if pick else MAX_RESTOCK_UNITS)
+        if settled_if_nothing and null_scores(change.delta_g, change.sd_g)[0] >= float(
+                weight.max()) + MAX_PRIOR_AND_TOUCH_GAIN:
+            return None
+        best_by_sku = weight.max(axis=1)
+        skus = np.flatnonzero(best_by_sku >= best_by_sku.max() - CANDIDATE_WEIGHT_GAP)
+        if pick:
+            prior = pick_sku_prior(self.stock[p], lay.planogram[p])[skus, None, None]
+            prior = prior + count_logprior(MAX_UNITS)[None, :, None]
+        else:
+            att = self.people.attribute(p, change.t_start - ATTRIBUTION_LEAD_S,
+                                        min(change.t_settle + 0.3, change.t_close),
+                                        core=(change.t_start, change.t_settle))
+            prior = self._put_prior(p, att.track_ids.tolist(), skus, change)
+            self._put_cache = (change, att, skus, prior)
+        total = weight[skus][:, :, None] + prior
+        s, n, _ = np.unravel_index(int(np.argmax(total)), total.shape)
+        return float(total[s, n].max()), int(skus[s]), int(n) + 1
+
     def _settle_puts(self, t: float) -> None:
+        for rise in self._release_rises(t):
+            self._on_change(rise, t, hold=False)
         waiting = []
         for change in self._pending_puts:
             if self._put_blocked(change, t):
@@ -306,8 +473,13 @@ class Engine:
                 for part in parts:
                     self._resolve(part, whole=False)
                 return
-        att = self.people.attribute(p, change.t_start - ATTRIBUTION_LEAD_S, t1,
-                                    core=(change.t_start, change.t_settle), learn=True)
+        # a put scored while it waited keeps that attribution (which learnt no hidden-wrist rate:
+        # picks, the most changes by far, teach it)
+        cached = self._put_cache if self._put_cache and self._put_cache[0] is change else None
+        self._put_cache = None
+        att = cached[1] if cached is not None else self.people.attribute(
+            p, change.t_start - ATTRIBUTION_LEAD_S, t1, core=(change.t_start, change.t_settle),
+            learn=True)
         who_ll = self._touch_loglik(att.loglik) + self._timing_loglik(change, att)
         if att.contact is not None:
             who_ll = who_ll + att.contact
@@ -320,7 +492,10 @@ class Engine:
             prior = pick_sku_prior(self.stock[p], lay.planogram[p])[skus, None, None]
             prior = prior + count_logprior(MAX_UNITS)[None, :, None]
         else:
-            prior = self._put_prior(p, tids, skus, change)
+            if cached is not None and np.array_equal(cached[2], skus):
+                prior = cached[3]
+            else:
+                prior = self._put_prior(p, tids, skus, change)
         d = decide(weight, prior, who_ll, null)
         sku = int(skus[d.sku]) if d.sku >= 0 else -1
         person = d.person if d.person < len(tids) else -1
@@ -651,7 +826,9 @@ class Engine:
                 per_unit = holding * np.where(mine, 1.0, 1.0 / np.maximum(carts.sum(axis=1), 1.0))
                 weighted = (per_unit @ carts) * self._origin_factor(plate, table, per_unit)
                 total = weighted.sum()
-                known = weighted[skus] / total if total > 0 else weighted[skus]
+                # the units they may hold, counted: a person who is unlikely to hold any unit
+                # (only strangers' units, barely) is unlikely to be putting one down
+                known = weighted[skus] / max(total, 1.0)
                 sku_lp = np.log((1 - STRAY_PUT) * known + STRAY_PUT / lay.n_skus)
                 sku_lp += np.log1p(planned)
                 held = carts[:, skus].sum(axis=0)
@@ -900,6 +1077,7 @@ class Engine:
         exit_t = acct.exit_t if acct.exit_t is not None else t
         open_now = [iv for iv in self._intervals if iv.start <= t < iv.end]
         open_now += [_Interval(c.plate, c.t_start, np.inf) for c in self._pending_puts]
+        open_now += [_Interval(c.plate, c.t_start, np.inf) for c in self._rises.values()]
         return any(
             self.people.was_near(acct.members, iv.plate, iv.start - 1.0, min(t, exit_t))
             for iv in open_now
@@ -908,6 +1086,12 @@ class Engine:
     def _issue_ready(self, t: float) -> list[dict[str, Any]]:
         issued = []
         for account_id, exit_t in list(self._waiting.items()):
+            if exit_t <= t and self._rises and account_id not in self._rises_released:
+                self._rises_released.add(account_id)
+                # a shopper who has left cannot take back a load they rested on a shelf; and a
+                # unit they handed over may be what a rise put down
+                for rise in self._release_rises(t, self._with_met(account_id)):
+                    self._on_change(rise, t, hold=False)
             if exit_t <= t and not self._blocked(self.people.accounts[account_id], t):
                 issued.append(self._receipt(account_id, exit_t, t))
         return issued
@@ -918,6 +1102,8 @@ class Engine:
         for account_id, exit_t in list(self._waiting.items()):
             due = exit_t + RECEIPT_DEADLINE_S
             if due < t or (due == t and not strict):
+                for rise in self._release_rises(t, self._with_met(account_id)):
+                    self._resolve(rise)
                 at = exit_t + RECEIPT_DEADLINE_S if now is None else now
                 issued.append(self._receipt(account_id, exit_t, at))
         return issued
@@ -942,6 +1128,13 @@ def _origin_weight(group: list[float], plate: int) -> float:
     """How likely a held reach's units are to be put down on `plate`, relative to a reach
     that took them from it."""
     return 1.0 if int(group[4]) == plate else ELSEWHERE_PUT
+
+
+def _transient_logprior(grams: float) -> float:
+    """Log prior of a transient load (a press, a lean) of this size, relative to units."""
+    size = float(np.clip(grams, TRANSIENT_MIN_G, TRANSIENT_MAX_G))
+    return float(LOG_TRANSIENT_PRIOR - np.log(size)
+                 - np.log(np.log(TRANSIENT_MAX_G / TRANSIENT_MIN_G)))
 
 
 def _timing_density(r: float, sd: float) -> float:
