@@ -113,6 +113,10 @@ class Engine:
         # [grams the reach moved, variance of that reading, units moved, units still held,
         #  plate they came from]
         self.held_units: dict[str, dict[int, list[list[float]]]] = {}
+        # (account, plate, sku) -> units its people put down there that no account they could
+        # hold units of had (a press on the plate read as a put, a unit brought in): not the
+        # store's, so taking them back from that plate is no sale
+        self._strays: dict[tuple[str, int, int], int] = {}
         # the latest explained load changes with their runner-up margins, for diagnostics
         self.decisions: deque[dict[str, Any]] = deque(maxlen=DECISIONS_KEPT)
         self._pending_puts: list[LoadChange] = []
@@ -981,6 +985,14 @@ class Engine:
         self.stock[plate, sku] = max(0, self.stock[plate, sku] - count)
         account = self._account_of(tid)
         if account is not None:
+            back = min(count, self._strays.get((account, plate, sku), 0))
+            if back:  # their own stray units back in hand
+                self._strays[(account, plate, sku)] -= back
+                if reading is not None:
+                    frac = (count - back) / count
+                    reading = (reading[0] * frac, reading[1] * frac**2)
+                count -= back
+        if account is not None and count > 0:
             self.carts[account][sku] += count
             if reading is None:  # not weighed alone: what the catalogue says
                 reading = (count * float(self.layout.unit_weight[sku]),
@@ -1060,8 +1072,11 @@ class Engine:
                   if a != account and a not in self._issued and cart[sku] > 0]
         weights = self._holding_weights(account, tid, others)
         # a unit handed over comes off the picker's account: prefer accounts whose people
-        # touched hands with this person, then those they came close to
-        for _, a in sorted(zip(-weights, others, strict=True)):
+        # touched hands with this person, then those they came close to; units pass only
+        # between people who came close, so a stranger's units stay on their account
+        for w, a in sorted(zip(-weights, others, strict=True)):
+            if -w <= STRANGER_WEIGHT:
+                break
             cart = self.carts[a]
             take = min(left, int(cart[sku]))
             cart[sku] -= take
@@ -1069,6 +1084,8 @@ class Engine:
             left -= take
             if left == 0:
                 return
+        key = (account, plate, sku)
+        self._strays[key] = self._strays.get(key, 0) + left
 
     # ---- receipts -----------------------------------------------------------------------
 
@@ -1113,6 +1130,7 @@ class Engine:
         self._issued.add(account_id)
         cart = self.carts.pop(account_id, None)  # a closed account takes no more changes
         self.held_units.pop(account_id, None)
+        self._strays = {k: n for k, n in self._strays.items() if k[0] != account_id}
         items = []
         if cart is not None:
             items = [
