@@ -34,8 +34,9 @@ Simulate = Callable[[str, int, float, Path], Path]
 
 
 def _simulators() -> dict[str, Simulate]:
-    """Every suite by name: our simulator's (sim/store), then the second generator's, written
-    from the spec alone to check that the engine does not fit one simulator's habits."""
+    """Every suite by name: our simulator's (sim/store), then those of the second and third
+    generators, each written from the spec alone to check that the engine does not fit one
+    simulator's habits (decision 0011)."""
     from retailos.sim import second, store, third
 
     return {**dict.fromkeys(store.SUITES, store.simulate),
@@ -46,8 +47,9 @@ def _simulators() -> dict[str, Simulate]:
 @app.command()
 def simulate(
     suite: Annotated[str, typer.Option(help="standard, crowded, adversarial or bigstore (our "
-                                             "simulator); calm, busy or tricky (the second "
-                                             "generator, retailos.sim.second)")],
+                                             "simulator); calm, busy or tricky (retailos.sim."
+                                             "second); morning, rush or chaos (retailos.sim."
+                                             "third)")],
     seed: Annotated[int, typer.Option(help="Random seed; the same seed writes the same files")],
     out: Annotated[Path, typer.Option(help="Folder to write the recording to")],
     minutes: Annotated[float, typer.Option(help="Length of the recording")] = 5.0,
