@@ -135,6 +135,22 @@ def test_a_body_over_the_limit_is_a_413_problem(client: TestClient, retailer: Ac
     assert r.headers["content-type"] == "application/problem+json"
 
 
+def test_a_chunked_body_over_the_limit_is_a_413_problem_too(
+    client: TestClient, retailer: Actor
+) -> None:
+    from retailos.api.ops import MAX_BODY_BYTES
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: sent chunked
+        for _ in range(MAX_BODY_BYTES // 65536 + 2):
+            yield b"x" * 65536
+
+    r = client.post("/v1/carts", content=chunks(),
+                    headers={**retailer.headers, "content-type": "application/json",
+                             "idempotency-key": "chunked-1"})
+    assert r.status_code == 413
+    assert r.headers["content-type"] == "application/problem+json"
+
+
 def test_only_key_authenticated_operations_are_documented_as_needing_a_key(
     client: TestClient,
 ) -> None:

@@ -66,9 +66,9 @@ def install(app: FastAPI) -> None:
 
 
 class Observe:
-    """Counts, times and logs every HTTP request, and answers 413 to a declared body over the
-    limit. Plain ASGI rather than `@app.middleware("http")`, which would pass every request
-    through an extra task and memory streams."""
+    """Counts, times and logs every HTTP request, and answers 413 to a body over the limit,
+    declared or streamed. Plain ASGI rather than `@app.middleware("http")`, which would pass
+    every request through an extra task and memory streams."""
 
     def __init__(self, app: ASGIApp, requests: Counter, latency: Histogram) -> None:
         self.app, self.requests, self.latency = app, requests, latency
@@ -79,6 +79,7 @@ class Observe:
             return
         start = time.perf_counter()
         status = 500  # if the app fails before it answers
+        received = 0
 
         async def observed(message: Message) -> None:
             nonlocal status
@@ -86,9 +87,26 @@ class Observe:
                 status = message["status"]
             await send(message)
 
+        async def capped() -> Message:
+            # a body sent without Content-Length (chunked) is counted as it arrives
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_BODY_BYTES:
+                    raise _TooLarge
+            return message
+
         try:
-            app = self.app if _size_ok(scope) else _too_large(scope)
-            await app(scope, receive, observed)
+            if not _size_ok(scope):
+                await _too_large(scope)(scope, receive, observed)
+                return
+            try:
+                await self.app(scope, capped, observed)
+            except _TooLarge:
+                if status != 500:
+                    raise  # already answering: nothing better to send
+                await _too_large(scope)(scope, receive, observed)
         finally:
             elapsed = time.perf_counter() - start
             route = getattr(scope.get("route"), "path", "unmatched")
@@ -99,6 +117,10 @@ class Observe:
                 "method": method, "path": scope["path"], "route": route, "status": status,
                 "ms": round(elapsed * 1000, 2),
             })
+
+
+class _TooLarge(Exception):
+    """The body grew past MAX_BODY_BYTES while it was read."""
 
 
 def _size_ok(scope: Scope) -> bool:
