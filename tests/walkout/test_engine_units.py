@@ -350,10 +350,9 @@ def test_a_put_and_a_take_that_cancel_on_one_plate_are_both_explained() -> None:
     assert items(receipts, "a2") == {"jar": 1}
 
 
-def test_a_put_by_someone_who_holds_nothing_of_it_frees_no_strangers_unit() -> None:
-    """a2 holds no cola and never came close to a1, yet a 368 g unit lands on the chips plate
-    under a2's hand (a press on the plate read as a put, a unit brought in): whatever it was,
-    it cannot be the cola a1 holds, so a1 still pays for it."""
+def _a_stranger_puts_a_cola_on_the_chips() -> Scene:
+    """a1 takes a cola; a2, who holds none and never comes near a1, lands 368 g on the chips
+    plate."""
     stock = {(1, 0): {"cola": 10}, (1, 2): {"chips": 6}}
     s = Scene(make_store(PRODUCTS, stock), 40.0)
     s.person(1, "a1", 1.0, 35.0, x=0.2)
@@ -362,6 +361,14 @@ def test_a_put_by_someone_who_holds_nothing_of_it_frees_no_strangers_unit() -> N
     s.step(1, 0, 5.0, -368.0)
     s.reach(2, 1, 2, 20.0, 21.2, hand="l")
     s.step(1, 2, 21.0, +368.0)
+    return s
+
+
+def test_a_put_by_someone_who_holds_nothing_of_it_frees_no_strangers_unit() -> None:
+    """a2 holds no cola and never came close to a1, yet a 368 g unit lands on the chips plate
+    under a2's hand (a press on the plate read as a put, a unit brought in): whatever it was,
+    it cannot be the cola a1 holds, so a1 still pays for it."""
+    s = _a_stranger_puts_a_cola_on_the_chips()
     _, receipts = run(s.recording())
     assert items(receipts, "a1") == {"cola": 1}
     assert items(receipts, "a2") == {}
@@ -371,14 +378,7 @@ def test_a_unit_put_down_by_someone_who_held_none_and_taken_back_is_no_sale() ->
     """a2, who never met a1 and took no cola, leaves a 368 g unit on the chips plate and takes
     it back a little later (a hand pressing the plate and letting go reads just so): a2 took
     back their own unit, not one of the store's, and a1 still pays for the cola."""
-    stock = {(1, 0): {"cola": 10}, (1, 2): {"chips": 6}}
-    s = Scene(make_store(PRODUCTS, stock), 40.0)
-    s.person(1, "a1", 1.0, 35.0, x=0.2)
-    s.person(2, "a2", 1.0, 36.0, x=1.4)
-    s.reach(1, 1, 0, 4.0, 5.2)
-    s.step(1, 0, 5.0, -368.0)
-    s.reach(2, 1, 2, 20.0, 21.2, hand="l")
-    s.step(1, 2, 21.0, +368.0)
+    s = _a_stranger_puts_a_cola_on_the_chips()
     s.reach(2, 1, 2, 24.0, 25.2, hand="l")
     s.step(1, 2, 25.0, -368.0)
     _, receipts = run(s.recording())

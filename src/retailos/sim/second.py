@@ -492,24 +492,21 @@ class World:
             a.carry.append(h)
         return h
 
+    def _place(
+        self, a: Actor, p: int, contact: float, lead: float, press_g: float, **what: Any
+    ) -> None:
+        """A reach that sets something down on plate `p` (a put or a restock), `what` it is."""
+        _, t1, t2, _, hand = self._reach_plate(a, p, contact)
+        tc = t1 + float(self.rng.uniform(0.1, lead)) * contact
+        self.intents.append(
+            {"t": tc, "actor": a, "plate": p, "hand": hand, **what, **self.flags,
+             "ramp": float(self.rng.uniform(0.06, 0.18))}
+        )  # fmt: skip
+        self._press(p, tc, t2 + 0.05, float(self.rng.uniform(10, press_g)))
+
     def put(self, a: Actor, p: int, h: Handle, wrong: bool = False) -> None:
         contact = float(self.rng.uniform(0.5, 1.2))
-        t0, t1, t2, t3, hand = self._reach_plate(a, p, contact)
-        tc = t1 + float(self.rng.uniform(0.1, 0.4)) * contact
-        self.intents.append(
-            {
-                "kind": "put",
-                "t": tc,
-                "actor": a,
-                "plate": p,
-                "handle": h,
-                "hand": hand,
-                "wrong": wrong,
-                **self.flags,
-                "ramp": float(self.rng.uniform(0.06, 0.18)),
-            }
-        )
-        self._press(p, tc, t2 + 0.05, float(self.rng.uniform(10, 150)))
+        self._place(a, p, contact, 0.4, 150, kind="put", handle=h, wrong=wrong)
         if h in a.carry:
             a.carry.remove(h)
 
@@ -518,22 +515,7 @@ class World:
         self._press(p, t1, t2, float(self.rng.uniform(20, 300)))
 
     def restock(self, a: Actor, p: int, sku: str) -> None:
-        contact = float(self.rng.uniform(0.5, 1.0))
-        t0, t1, t2, t3, hand = self._reach_plate(a, p, contact)
-        tc = t1 + float(self.rng.uniform(0.1, 0.5)) * contact
-        self.intents.append(
-            {
-                "kind": "restock",
-                "t": tc,
-                "actor": a,
-                "plate": p,
-                "sku": sku,
-                "hand": hand,
-                **self.flags,
-                "ramp": float(self.rng.uniform(0.06, 0.18)),
-            }
-        )
-        self._press(p, tc, t2 + 0.05, float(self.rng.uniform(10, 100)))
+        self._place(a, p, float(self.rng.uniform(0.5, 1.0)), 0.5, 100, kind="restock", sku=sku)
 
     def handoff(self, giver: Actor, taker: Actor, h: Handle) -> None:
         mx = (giver.x + taker.x) / 2 + float(self.rng.uniform(-0.5, 0.5))
