@@ -50,20 +50,20 @@ Suites: `weekday` (quiet), `lunch` (rush at a few hot shelves, colleagues in pai
 
 from __future__ import annotations
 
-import json
 import math
 import re
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from retailos.walkout.recording import FORMAT, Gates, Tracks, write_recording
 
 SUITES = ("weekday", "lunch", "saturday")
+Change = tuple[int, float, float, float]  # plate, time, seconds it takes, grams
 
 SAMPLE_HZ = 80.0
 FPS = 15.0
@@ -129,7 +129,7 @@ class Product:
 
 
 _OZ, _FLOZ = 28.3495, 29.5735
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)(?:\s+(\d)/(\d))?\s*(OZ|LB|GA|QT|PT|ML|LTR|L|DZ|CT)\b")
+_SIZE = re.compile(r"(\d*\.?\d+)(?:\s+(\d)/(\d))?\s*(OZ|LB|GA|QT|PT|ML|LTR|L|DZ|CT)\b")
 _LIQUID = ("FLUID MILK", "JUICE", "DRNK", "DRINK", "WATER", "SOFT DRINKS", "OIL")
 _CHILLED = ("MILK", "EGGS", "CHEESE", "REFRGRATD", "BUTTER", "MARGARINE", "YOGURT", "HOT DOGS",
             "LUNCHMEAT", "BACON", "SAUSAGE", "DIPS")  # fmt: skip
@@ -157,8 +157,15 @@ def _net_grams(size: str, category: str) -> float | None:
     return qty * per_unit[unit]
 
 
-def _gross(net: float, category: str, ptype: str, produce: bool) -> tuple[float, float]:
-    """Mean and spread of one sold unit: contents, packaging, multipacks."""
+def _gross(net: float, category: str, ptype: str, produce: bool, line: str
+           ) -> tuple[float, float]:  # fmt: skip
+    """Mean and spread of one sold unit: contents, packaging, multipacks.
+
+    A product line (maker, type, size) has its own overfill and packaging: flavours of one line
+    weigh the same, the same size from another maker does not.
+    """
+    own = np.random.default_rng(zlib.crc32(line.encode()))
+    net *= 1 + own.uniform(0.0, 0.02)
     if "12/18&15PK" in ptype:  # 12 cans in a fridge pack
         return 12 * (net + 13.0) + 60.0, math.sqrt(12) * 0.01 * net + 4.0
     if "MLT-PK" in ptype:  # 6 bottles in film
@@ -168,7 +175,7 @@ def _gross(net: float, category: str, ptype: str, produce: bool) -> tuple[float,
         if any(k in category or k in ptype for k in keys):
             fixed, share = f, s
             break
-    pack = fixed + share * net
+    pack = (fixed + share * net) * own.lognormal(0.0, 0.3)
     if "EGGS" in category:
         return net + pack, math.sqrt(net / 58.0) * 4.5 + 2.0
     if produce:
@@ -186,7 +193,9 @@ def _journey() -> tuple[list[Product], np.ndarray, np.ndarray]:
     keep = prods["department"].isin(("GROCERY", "PRODUCE", "DELI", "PASTRY", "MEAT-PCKGD",
                                      "NUTRITION")) | prods["product_category"].fillna(
         "").str.startswith("CANDY")  # fmt: skip
-    prods = prods[keep & ~prods["product_category"].fillna("").str.contains("FRZN|FROZEN|ICE")]
+    # No freezers on plates; age-checked goods stay behind a counter in a walk-out shop.
+    label = prods["product_category"].fillna("") + " " + prods["product_type"].fillna("")
+    prods = prods[keep & ~label.str.contains("FRZN|FROZEN|ICE|BEER|WINE|LIQUOR|CIGAR")]
     trans = trans[trans["quantity"] > 0]
     baskets = trans.groupby("product_id")["basket_id"].nunique().rename("baskets")
     shelf = ((trans["sales_value"] + trans["retail_disc"]) / trans["quantity"]).groupby(
@@ -201,7 +210,8 @@ def _journey() -> tuple[list[Product], np.ndarray, np.ndarray]:
         produce = row.department == "PRODUCE"
         if net is None or (produce and net > 2500):  # case weights of loose produce
             continue
-        weight, sd = _gross(net, category, ptype, produce)
+        line = f"{row.manufacturer_id}/{ptype}/{row.package_size}"
+        weight, sd = _gross(net, category, ptype, produce, line)
         if not 15.0 <= weight <= 5000.0 or row.price <= 0:
             continue
         brand = " (store brand)" if row.brand == "Private" else ""
@@ -353,7 +363,9 @@ def _route(a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
     """Waypoints from a to b that keep to the aisles."""
 
     def zone(p: np.ndarray) -> str:
-        return "front" if p[1] < ISLAND_Y[0] - 0.3 else "back" if p[1] > ISLAND_Y[1] + 0.3 else "aisle"
+        if ISLAND_Y[0] - 0.3 <= p[1] <= ISLAND_Y[1] + 0.3:
+            return "aisle"
+        return "front" if p[1] < ISLAND_Y[0] else "back"
 
     za, zb = zone(a), zone(b)
     if za == zb and (za != "aisle" or abs(a[0] - b[0]) < 0.9):
@@ -451,13 +463,14 @@ class _Planner:
         return g
 
     def grab(self, p: Person, plate_i: int, sku: str, n: int, hand: int,
-             start: float | None = None) -> tuple[Op, Gesture]:  # fmt: skip
+             start: float | None = None, handles: list[int] | None = None
+             ) -> tuple[Op, Gesture]:  # fmt: skip
         long = self.rng.random() < self.s.long_hold
         hold = self.rng.uniform(3.0, 8.0) if long else self.rng.uniform(0.5, 1.4)
         g = self.reach(p, plate_i, hand, hold, start)
         t = g.ta + self.rng.uniform(0.85 if long else 0.25, 0.95 if long else 0.75) * hold
-        op = Op(t, "pick", p, plate_i, sku, [self.handle() for _ in range(n)],
-                dur=float(self.rng.uniform(0.15, 0.5)))  # fmt: skip
+        handles = handles or [self.handle() for _ in range(n)]
+        op = Op(t, "pick", p, plate_i, sku, handles, dur=float(self.rng.uniform(0.15, 0.5)))
         self.ops.append(op)
         p.carried += op.handles
         return op, g
@@ -466,7 +479,8 @@ class _Planner:
               sku: str = "") -> None:  # fmt: skip
         g = self.reach(p, plate_i, int(self.rng.random() < 0.8), self.rng.uniform(0.4, 1.0))
         t = g.ta + self.rng.uniform(0.3, 0.7) * (g.tb - g.ta)
-        self.ops.append(Op(t, kind, p, plate_i, sku, handles, dur=float(self.rng.uniform(0.1, 0.35))))
+        dur = float(self.rng.uniform(0.1, 0.35))
+        self.ops.append(Op(t, kind, p, plate_i, sku, handles, dur=dur))
         for h in handles:
             if h in p.carried:
                 p.carried.remove(h)
@@ -610,8 +624,9 @@ class _Planner:
                 stops: list[tuple[float, float, int]]) -> None:  # fmt: skip
         """Lay the companion's path: the leader's, `lag` seconds later, beside it at stops."""
         comp.keys = []
+        walk_side = math.copysign(0.35, side)
         for t, x, y, yaw in lead.keys:
-            off = np.zeros(2)
+            off = np.array([-math.sin(yaw), math.cos(yaw)]) * walk_side  # walks beside, behind
             for ta, tb, plate_i in stops:
                 if ta <= t <= tb:
                     off = np.array(self.plates[plate_i].along) * side
@@ -647,8 +662,7 @@ class _Planner:
                 unit, _, sku = job
                 h = self.handle()
                 self.preset[h] = unit
-                self.grab(p, plate_i, sku, 0, 1)
-                self.ops[-1].handles = [h]
+                self.grab(p, plate_i, sku, 1, 1, handles=[h])
                 home = self._choose_plate(sku, p.pos)
                 _walk(p, self.plates[home].point(0.38), rng)
                 _dwell(p, 0.5, _yaw_to(self.plates[home]))
@@ -656,7 +670,7 @@ class _Planner:
         _walk(p, np.array(GATE_OUT), rng)
         self.enter_t[p.track_id], self.exit_t[p.track_id] = t_enter, p.t
 
-    def fits(self, start: tuple[int, int, int, int], members: int) -> bool:
+    def fits(self, start: tuple[int, int, int, int]) -> bool:
         """Everyone planned since `start` leaves before the end; otherwise undo them."""
         people = self.people[start[1] :]
         if all(self.exit_t[p.track_id] <= self.end_t - 0.5 for p in people):
@@ -715,7 +729,7 @@ def _initial_stock(plates: list[Plate], home: list[list[str]], products: dict[st
 
 
 def _resolve(plan: _Planner, stock: _Stock, products: dict[str, Product],
-             rng: np.random.Generator) -> tuple[list[dict[str, Any]], list[tuple[int, float, float, float]]]:  # fmt: skip
+             rng: np.random.Generator) -> tuple[list[dict[str, Any]], list[Change]]:
     """Play the planned operations against the stock in time order: the truth and load changes.
 
     A reach that finds no unit of its product left takes nothing; what was never taken is
@@ -723,7 +737,7 @@ def _resolve(plan: _Planner, stock: _Stock, products: dict[str, Product],
     """
     bound: dict[int, int] = {}
     actions: list[dict[str, Any]] = []
-    changes: list[tuple[int, float, float, float]] = []
+    changes: list[Change] = []
     for op in sorted(plan.ops, key=lambda o: o.t):
         if op.kind == "rest":
             changes.append((op.plate, op.t, op.dur, op.load_g))
@@ -822,13 +836,13 @@ def _weight_times(end_t: float, s: Suite, rng: np.random.Generator) -> np.ndarra
     return t[keep]
 
 
-def _weights(plates: list[Plate], load0: np.ndarray, changes: list[tuple[int, float, float, float]],
+def _weights(plates: list[Plate], load0: np.ndarray, changes: list[Change],
              touches: list[Gesture], times: np.ndarray, s: Suite, rng: np.random.Generator
              ) -> np.ndarray:  # fmt: skip
     """Raw plate readings [T, P]: tare, drift, the load's steps, hands, ringing, noise, loss."""
     n_p, n_t = len(plates), len(times)
     w = np.empty((n_p, n_t))
-    w[:] = (rng.uniform(300, 2500, n_p) + load0)[:, None]
+    w[:] = (rng.uniform(300, 2500, n_p) + load0)[:, None]  # tare offset + what lies on it
     secs = np.cumsum(rng.normal(0, 0.15, (n_p, int(times[-1]) + 3)), axis=1)
     i, frac = np.floor(times).astype(int), times % 1.0
     w += secs[:, i] * (1 - frac) + secs[:, i + 1] * frac
@@ -839,7 +853,9 @@ def _weights(plates: list[Plate], load0: np.ndarray, changes: list[tuple[int, fl
     freq = rng.uniform(7, 14, n_p)
     tau = rng.uniform(0.08, 0.25, n_p)
     creep = rng.uniform(0.001, 0.004, n_p)
+    gain = rng.normal(1.0, 0.003, n_p)  # calibration error of each plate
     for p, t, dur, delta in changes:
+        delta *= gain[p]
         a, b = _window(times, t - dur / 2, t + dur / 2)
         w[p, a:b] += delta * _smooth((times[a:b] - (t - dur / 2)) / dur)
         tail = times[b:] - (t + dur / 2)
@@ -980,6 +996,9 @@ def _tracks(plan: _Planner, frame_t: np.ndarray, s: Suite, rng: np.random.Genera
         for c, v in zip(cols, (frame_t[k0:k1], np.full(n, p.track_id), conf, head_obs, *seen),
                         strict=True):  # fmt: skip
             c.append(v)
+    if not cols[0]:
+        empty = np.zeros((0, 3))
+        return Tracks(np.zeros(0), np.zeros(0, np.int64), np.zeros(0), empty, empty, empty)
     t, ids, conf, head, lw, rw = (np.concatenate(c) for c in cols)
     order = np.lexsort((ids, t))
     return Tracks(t=t[order], track_id=ids[order].astype(np.int64), conf=conf[order],
@@ -1032,7 +1051,7 @@ def _populate(plan: _Planner, s: Suite, rng: np.random.Generator, pool: list[Pro
         if kind == "staff":
             start = plan.mark()
             plan.staff_visit(t, f"staff-{k + 1}", strays)
-            plan.fits(start, 1)
+            plan.fits(start)
             continue
         size = 1 + int(rng.choice(4, p=s.group_p))
         friends = size > 1 and rng.random() < s.friends
@@ -1047,7 +1066,7 @@ def _populate(plan: _Planner, s: Suite, rng: np.random.Generator, pool: list[Pro
         while True:
             start = plan.mark()
             plan.shopper_group(t, accounts, kids, items)
-            if plan.fits(start, size) or not items:
+            if plan.fits(start) or not items:
                 break
             items = items[:-1]
 
