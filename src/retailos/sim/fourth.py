@@ -517,10 +517,11 @@ class _Planner:
                                                                           strict=True)]  # fmt: skip
         lead, comps = members[0], members[1:]
         lags = [1.0 + 1.1 * k + rng.uniform(0, 0.6) for k in range(len(comps))]
-        sides = [float(rng.choice((-1, 1)) * rng.uniform(0.5, 0.75) * (1 + k // 2))
-                 for k in range(len(comps))]  # fmt: skip
+        # Companions stop beside the leader on the side they come from, one after another.
+        gaps = [float(rng.uniform(0.5, 0.7) * (1 + k)) for k in range(len(comps))]
+        walk_sides = [float(rng.choice((-0.35, 0.35))) for _ in comps]
         lead.keys.append((t_enter, GATE_IN[0], GATE_IN[1], math.pi / 2))
-        stops: list[tuple[float, float, int]] = []  # t_arrive, t_leave, plate
+        stops: list[tuple[float, float, int, float]] = []  # arrive, leave, plate, side
         plan = [(sku, q) for sku, q in items]
         plan += [("", 0) for _ in range(int(rng.poisson(s.browse * max(1, len(items)))))]
         plan = [plan[i] for i in rng.permutation(len(plan))]
@@ -529,17 +530,20 @@ class _Planner:
         for sku, qty in plan:
             plate_i = self._choose_plate(sku, lead.pos)
             plate = self.plates[plate_i]
-            stand = plate.point(rng.uniform(0.3, 0.45), rng.uniform(-0.15, 0.15))
+            stand = self._stand(lead, plate, {m.track_id for m in members})
             need = (_path_length(lead.pos, stand) + _path_length(stand, np.array(GATE_OUT))
                     ) / lead.speed + 14.0 + tail  # fmt: skip
             if lead.t + need > self.end_t - 1.0:
                 break
+            came_from = [lead.pos, *_route(lead.pos, stand)][-2] - stand
+            sign = 1.0 if float(np.dot(plate.along, came_from)) >= 0 else -1.0
             _walk(lead, stand, rng)
             t_arrive = lead.t
             _dwell(lead, rng.uniform(0.8, 5.0), _yaw_to(plate))  # finds it on the shelf
             if qty == 0:
                 if rng.random() < 0.4:  # touches, does not take
-                    self.reach(lead, plate_i, int(rng.random() < 0.85), rng.uniform(0.5, 2.0))
+                    g = self.reach(lead, plate_i, int(rng.random() < 0.85), rng.uniform(0.5, 2.0))
+                    self.ops.append(Op(g.ta, "touch", lead, plate_i, "", []))
                 if rng.random() < s.basket_rest:
                     self._rest_basket(lead, plate_i)
             else:
@@ -547,15 +551,16 @@ class _Planner:
                 self.take(lead, plate_i, sku, qty)
             if lead.carried and rng.random() < s.misplace:
                 spot = self._neighbour(plate_i, int(rng.integers(-1, 2)))
-                self.place(lead, spot, [lead.carried[int(rng.integers(len(lead.carried)))]])
-            for comp, lag, side in zip(comps, lags, sides, strict=True):
+                unit = lead.carried[int(rng.integers(len(lead.carried)))]
+                self.place(lead, plate_i if spot is None else spot, [unit])
+            for comp, lag, gap in zip(comps, lags, gaps, strict=True):
                 if rng.random() < s.companion:
-                    self._companion_pick(lead, comp, plate_i, lag, side)
-            stops.append((t_arrive, lead.t, plate_i))
+                    self._companion_pick(lead, comp, plate_i, lag, sign * gap)
+            stops.append((t_arrive, lead.t, plate_i, sign))
         _walk(lead, np.array(GATE_OUT), rng)
         self.enter_t[lead.track_id], self.exit_t[lead.track_id] = t_enter, lead.t
-        for comp, lag, side in zip(comps, lags, sides, strict=True):
-            self._follow(lead, comp, lag, side, stops)
+        for comp, lag, gap, walk_side in zip(comps, lags, gaps, walk_sides, strict=True):
+            self._follow(lead, comp, lag, gap, walk_side, stops)
 
     def _route_rank(self, sku: str) -> float:
         """Shoppers sweep the store front-left to back-right, snaking through the aisles."""
@@ -574,17 +579,45 @@ class _Planner:
         spots = self.sku_plates[sku]
         return min(spots, key=lambda i: float(np.hypot(*(self.plates[i].point(0.4) - pos))))
 
+    def _stand(self, p: Person, plate: Plate, group: set[int]) -> np.ndarray:
+        """In front of the plate, out of other people's personal space: step aside along the
+        shelf, or, when it is busy, wait a moment and squeeze in where there is most room."""
+        out, side = self.rng.uniform(0.3, 0.45), self.rng.uniform(-0.15, 0.15)
+        best, room = plate.point(out, side), -1.0
+        for shift in (0.0, 0.45, -0.45, 0.8, -0.8):
+            xy = plate.point(out, side + shift)
+            arrive = p.t + _path_length(p.pos, xy) / p.speed
+            gap = self._gap(xy, np.linspace(arrive, arrive + 8.0, 9), group)
+            if gap >= 0.6:
+                return xy
+            if gap > room:
+                best, room = xy, gap
+        _dwell(p, self.rng.uniform(2.0, 5.0))
+        return best
+
+    def _gap(self, xy: np.ndarray, ts: np.ndarray, group: set[int]) -> float:
+        """The closest anyone outside `group` comes to `xy` at times `ts`."""
+        gap = math.inf
+        for q in self.people:
+            if q.track_id in group or not q.keys or q.keys[0][0] > ts[-1] or q.t < ts[0]:
+                continue
+            k = np.array(q.keys)
+            inside = (ts >= k[0, 0]) & (ts <= k[-1, 0])
+            d = np.hypot(np.interp(ts, k[:, 0], k[:, 1]) - xy[0],
+                         np.interp(ts, k[:, 0], k[:, 2]) - xy[1])[inside]  # fmt: skip
+            gap = min(gap, float(d.min())) if d.size else gap
+        return gap
+
     def _stocked(self, plate_i: int, sku: str) -> str:
         skus = self.home[plate_i]
         return sku if sku in skus else skus[0]
 
-    def _neighbour(self, plate_i: int, offset: int, low: bool = False) -> int:
+    def _neighbour(self, plate_i: int, offset: int, low: bool = False) -> int | None:
+        """The plate `offset` places along the shelf (a low shelf for a child), if any."""
         p = self.plates[plate_i]
-        width = 16 if p.gondola == 7 else 8
-        index = min(width, max(1, p.index + offset))
         shelf = min(p.shelf, 3) if low else p.shelf
-        return next(i for i, q in enumerate(self.plates) if q.gondola == p.gondola
-                    and q.shelf == shelf and q.index == index)  # fmt: skip
+        return next((i for i, q in enumerate(self.plates) if q.gondola == p.gondola
+                     and q.shelf == shelf and q.index == p.index + offset), None)  # fmt: skip
 
     def _rest_basket(self, p: Person, plate_i: int) -> None:
         g = self.reach(p, plate_i, 0, self.rng.uniform(3.0, 12.0))
@@ -599,14 +632,15 @@ class _Planner:
         rng = self.rng
         offset = int(round(side / PLATE_W)) + int(rng.integers(-1, 2))
         spot = self._neighbour(plate_i, offset, low=comp.child)
+        if spot is None:  # past the end of the gondola: nothing within reach
+            return
         sku = self.home[spot][int(rng.integers(len(self.home[spot])))]
         start = max(lead.t - 1.0 + lag + rng.uniform(0.5, 1.5), comp.busy)
         op, g = self.grab(comp, spot, sku, 1, int(rng.random() < 0.85), start=start)
         comp_end = until = g.t1
-        if comp.role == "shopper" and rng.random() < self.s.handoff:
+        if rng.random() < self.s.handoff:
             th = max(comp_end + 0.7, lead.t + 0.6)
-            here = self.plates[plate_i].point(0.38)
-            meet = here + np.array(self.plates[plate_i].along) * side / 2 + np.array(
+            meet = lead.pos + np.array(self.plates[plate_i].along) * side / 2 + np.array(
                 self.plates[plate_i].facing) * 0.1  # fmt: skip
             z = 0.85 if comp.child else 1.0
             for who, hand in ((comp, 1), (lead, 0)):
@@ -620,16 +654,15 @@ class _Planner:
         # The companion is beside the leader `lag` seconds after it: the leader waits for it.
         _dwell(lead, max(0.0, max(comp_end, until) - lag + 0.3 - lead.t))
 
-    def _follow(self, lead: Person, comp: Person, lag: float, side: float,
-                stops: list[tuple[float, float, int]]) -> None:  # fmt: skip
+    def _follow(self, lead: Person, comp: Person, lag: float, gap: float, walk_side: float,
+                stops: list[tuple[float, float, int, float]]) -> None:  # fmt: skip
         """Lay the companion's path: the leader's, `lag` seconds later, beside it at stops."""
         comp.keys = []
-        walk_side = math.copysign(0.35, side)
         for t, x, y, yaw in lead.keys:
             off = np.array([-math.sin(yaw), math.cos(yaw)]) * walk_side  # walks beside, behind
-            for ta, tb, plate_i in stops:
+            for ta, tb, plate_i, sign in stops:
                 if ta <= t <= tb:
-                    off = np.array(self.plates[plate_i].along) * side
+                    off = np.array(self.plates[plate_i].along) * gap * sign
             comp.keys.append((t + lag, x + off[0], y + off[1], yaw))
         self.enter_t[comp.track_id] = lead.keys[0][0] + lag
         self.exit_t[comp.track_id] = lead.t + lag
@@ -646,7 +679,7 @@ class _Planner:
         for kind, job in jobs:
             plate_i = job if kind == "restock" else job[1]
             plate = self.plates[plate_i]
-            stand = plate.point(rng.uniform(0.3, 0.45), rng.uniform(-0.15, 0.15))
+            stand = self._stand(p, plate, {p.track_id})
             need = (_path_length(p.pos, stand) * 2 + _path_length(stand, np.array(GATE_OUT))
                     ) / p.speed + 20.0  # fmt: skip
             if p.t + need > self.end_t - 1.0:
@@ -729,8 +762,9 @@ def _initial_stock(plates: list[Plate], home: list[list[str]], products: dict[st
 
 
 def _resolve(plan: _Planner, stock: _Stock, products: dict[str, Product],
-             rng: np.random.Generator) -> tuple[list[dict[str, Any]], list[Change]]:
-    """Play the planned operations against the stock in time order: the truth and load changes.
+             rng: np.random.Generator) -> tuple[list[dict[str, Any]], list[Change], list[Any]]:
+    """Play the planned operations against the stock in time order: the truth, the load
+    changes, and the touches that moved no unit (for whoever studies an engine's errors).
 
     A reach that finds no unit of its product left takes nothing; what was never taken is
     never put back or handed over.
@@ -738,9 +772,13 @@ def _resolve(plan: _Planner, stock: _Stock, products: dict[str, Product],
     bound: dict[int, int] = {}
     actions: list[dict[str, Any]] = []
     changes: list[Change] = []
+    touches: list[Any] = []
     for op in sorted(plan.ops, key=lambda o: o.t):
-        if op.kind == "rest":
-            changes.append((op.plate, op.t, op.dur, op.load_g))
+        if op.kind in ("rest", "touch"):
+            touches.append([round(op.t, 3), op.person.track_id, plan.plates[op.plate].id,
+                            "basket" if op.kind == "rest" else "touch", round(op.load_g, 1)])
+            if op.kind == "rest":
+                changes.append((op.plate, op.t, op.dur, op.load_g))
             continue
         units: list[int] = []
         for h in op.handles:
@@ -765,6 +803,9 @@ def _resolve(plan: _Planner, stock: _Stock, products: dict[str, Product],
                 bound[h] = u
                 units.append(u)
         if not units:
+            if op.kind == "pick":
+                touches.append([round(op.t, 3), op.person.track_id, plan.plates[op.plate].id,
+                                "empty reach", 0.0])
             continue
         sign = -1.0 if op.kind == "pick" else 1.0
         delta = sign * sum(stock.weight[u] for u in units)
@@ -781,7 +822,7 @@ def _resolve(plan: _Planner, stock: _Stock, products: dict[str, Product],
             action["delta_g"] = round(delta, 2)
             changes.append((op.plate, op.t, op.dur, delta))
         actions.append(action)
-    return actions, changes
+    return actions, changes, touches
 
 
 def receipts_from_actions(actions: list[dict[str, Any]], people: dict[int, tuple[str, str]]
@@ -1089,15 +1130,15 @@ def simulate(suite: str, seed: int, minutes: float, out: Path) -> Path:
     load0 = np.array([stock.load(i) for i in range(len(plates))])
     plan = _Planner(s, rng, end_t, plates, products, home)
     _populate(plan, s, rng, pool, ptr, lines, stocked, strays)
-    actions, changes = _resolve(plan, stock, products, rng)
+    actions, changes, touches = _resolve(plan, stock, products, rng)
     times = _weight_times(end_t, s, rng)
-    touches = [g for p in plan.people for g in p.gestures if g.plate >= 0]
-    weights = _weights(plates, load0, changes, touches, times, s, rng)
+    hands = [g for p in plan.people for g in p.gestures if g.plate >= 0]
+    weights = _weights(plates, load0, changes, hands, times, s, rng)
     frame_t = rng.uniform(0, 1 / FPS) + np.arange(int(end_t * FPS)) / FPS
     tracks = _tracks(plan, frame_t, s, rng)
     write_recording(out, _store_json(seed, plates, stocked, home, initial),
                     weights, times, tracks, _gates(plan),
-                    _truth(plan, actions, stock, load0))  # fmt: skip
+                    _truth(plan, actions, touches, stock, load0))  # fmt: skip
     return out
 
 
@@ -1138,8 +1179,8 @@ def _gates(plan: _Planner) -> Gates:
     )
 
 
-def _truth(plan: _Planner, actions: list[dict[str, Any]], stock: _Stock, load0: np.ndarray
-           ) -> dict[str, Any]:  # fmt: skip
+def _truth(plan: _Planner, actions: list[dict[str, Any]], touches: list[Any], stock: _Stock,
+           load0: np.ndarray) -> dict[str, Any]:  # fmt: skip
     people = {p.track_id: (p.account, p.role) for p in plan.people}
     due = receipts_from_actions(actions, people)
     exit_t: dict[str, float] = {}
@@ -1150,6 +1191,7 @@ def _truth(plan: _Planner, actions: list[dict[str, Any]], stock: _Stock, load0: 
                                                  sorted(due[a].items())],
                       "exit_t": round(exit_t[a], 4)} for a in sorted(due)],
         "actions": actions,
+        "touches": {"columns": ["t", "track_id", "plate", "kind", "load_g"], "rows": touches},
         "plate_loads_g": {p.id: [round(float(load0[i]), 2), round(stock.load(i), 2)]
                           for i, p in enumerate(plan.plates)},
     }  # fmt: skip
