@@ -18,10 +18,10 @@ from retailos.walkout.scoring import score
 
 MINUTES = 3.0
 SEED = 7
-# Engine 343f16a on seeds 1-10 at 3 min: pooled F1 weekday 1.000 (137 units), lunch 0.971
-# (138), saturday 0.956 (147); the worst single seeds 1.000, 0.846 and 0.875. Each floor sits
+# Engine 343f16a on seeds 1-10 at 3 min: pooled F1 weekday 1.000 (95 units), lunch 0.984
+# (126), saturday 0.948 (115); the worst single seeds 1.000, 0.900 and 0.875. Each floor sits
 # about 0.1 below the worst seed.
-F1_FLOOR = {"weekday": 0.9, "lunch": 0.75, "saturday": 0.75}
+F1_FLOOR = {"weekday": 0.9, "lunch": 0.8, "saturday": 0.75}
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_recording_is_accepted_and_truth_is_consistent(
 
 
 def test_staff_restock_tidy_and_are_never_charged(tmp_path: Path) -> None:
-    folder = fourth.simulate("saturday", 2, 3.0, tmp_path / "sat")  # a seed with staff
+    folder = fourth.simulate("saturday", 3, 3.0, tmp_path / "sat")  # a seed with staff
     truth = json.loads((folder / "truth.json").read_text())
     staff = {int(g["track_id"]): g["account_id"] for g in _gates(folder) if g["role"] == "staff"}
     by_staff = Counter(a["type"] for a in truth["actions"] if a["track_id"] in staff)
@@ -107,14 +107,15 @@ def test_staff_restock_tidy_and_are_never_charged(tmp_path: Path) -> None:
 
 
 def test_deterministic_per_seed(tmp_path: Path) -> None:
-    a = fourth.simulate("saturday", 3, 0.5, tmp_path / "a")
-    b = fourth.simulate("saturday", 3, 0.5, tmp_path / "b")
-    c = fourth.simulate("saturday", 4, 0.5, tmp_path / "c")
+    a = fourth.simulate("saturday", 6, 1.0, tmp_path / "a")
+    b = fourth.simulate("saturday", 6, 1.0, tmp_path / "b")
+    c = fourth.simulate("saturday", 4, 1.0, tmp_path / "c")
     for name in ("store.json", "tracks.csv", "gates.csv", "truth.json"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     assert np.array_equal(np.load(a / "weights.npy"), np.load(b / "weights.npy"), equal_nan=True)
     assert (a / "weights.npy").read_bytes() == (b / "weights.npy").read_bytes()
-    assert (a / "tracks.csv").read_bytes() != (c / "tracks.csv").read_bytes()
+    assert (a / "store.json").read_bytes() != (c / "store.json").read_bytes()
+    assert (a / "weights.npy").read_bytes() != (c / "weights.npy").read_bytes()
 
 
 @pytest.mark.parametrize("suite", list(fourth.SUITES))

