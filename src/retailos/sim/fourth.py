@@ -68,6 +68,7 @@ from retailos.walkout.recording import FORMAT, Gates, Tracks, write_recording
 
 SUITES = ("weekday", "lunch", "saturday")
 Change = tuple[int, float, float, float]  # plate, time, seconds it takes, grams
+Pose = tuple[np.ndarray, np.ndarray, np.ndarray]  # head [n, 3], wrists [2, n, 3], in shelf [n, 2]
 
 SAMPLE_HZ = 80.0
 FPS = 15.0
@@ -194,6 +195,27 @@ def _gross(net: float, category: str, ptype: str, produce: bool, line: str
     return net + pack, math.hypot(0.008 * net, 0.05 * pack) + 0.3
 
 
+def _product(row: Any) -> Product | None:
+    """A Complete Journey product as sold here, or None when its size gives no weight."""
+    category, ptype = str(row.product_category), str(row.product_type)
+    net = _net_grams(str(row.package_size), category)
+    produce = row.department == "PRODUCE"
+    if net is None or (produce and net > 2500):  # case weights of loose produce
+        return None
+    line = f"{row.manufacturer_id}/{ptype}/{row.package_size}"
+    weight, sd = _gross(net, category, ptype, produce, line)
+    if not 15.0 <= weight <= 5000.0 or row.price <= 0:
+        return None
+    brand = " (store brand)" if row.brand == "Private" else ""
+    return Product(
+        sku=str(row.product_id), name=f"{ptype.title()} {str(row.package_size).strip()}{brand}",
+        weight_g=round(weight, 1), weight_sd_g=round(sd, 2),
+        price_minor=int(round(float(row.price) * 100)),
+        chilled=produce or row.department in ("DELI", "MEAT-PCKGD")
+        or any(k in category for k in _CHILLED),
+        popularity=float(row.baskets))  # fmt: skip
+
+
 @lru_cache(maxsize=1)
 def _journey() -> tuple[list[Product], np.ndarray, np.ndarray]:
     """The product pool and real baskets over it (CSR: basket pointers, pool indices)."""
@@ -216,23 +238,9 @@ def _journey() -> tuple[list[Product], np.ndarray, np.ndarray]:
     prods = prods.sort_values(["baskets", "product_id"], ascending=[False, True])
     pool: list[Product] = []
     for row in prods.itertuples():
-        category, ptype = str(row.product_category), str(row.product_type)
-        net = _net_grams(str(row.package_size), category)
-        produce = row.department == "PRODUCE"
-        if net is None or (produce and net > 2500):  # case weights of loose produce
-            continue
-        line = f"{row.manufacturer_id}/{ptype}/{row.package_size}"
-        weight, sd = _gross(net, category, ptype, produce, line)
-        if not 15.0 <= weight <= 5000.0 or row.price <= 0:
-            continue
-        brand = " (store brand)" if row.brand == "Private" else ""
-        pool.append(Product(
-            sku=str(row.product_id), name=f"{ptype.title()} {str(row.package_size).strip()}"
-            f"{brand}", weight_g=round(weight, 1), weight_sd_g=round(sd, 2),
-            price_minor=int(round(float(row.price) * 100)),
-            chilled=produce or row.department in ("DELI", "MEAT-PCKGD")
-            or any(k in category for k in _CHILLED),
-            popularity=float(row.baskets)))  # fmt: skip
+        product = _product(row)
+        if product is not None:
+            pool.append(product)
         if len(pool) == 450:
             break
     index = {int(p.sku): i for i, p in enumerate(pool)}
@@ -521,11 +529,11 @@ class _Planner:
 
     # ----------------------------------------------------------------- visits
 
-    def shopper_group(self, t_enter: float, accounts: list[str], kinds: list[bool],
+    def shopper_group(self, t_enter: float, accounts: list[str], children: list[bool],
                       items: list[tuple[str, int]]) -> None:  # fmt: skip
+        """One shopper, or a group behind a leader who has the list; each on its account."""
         rng, s = self.rng, self.s
-        members = [self.person(a, "shopper", child) for a, child in zip(accounts, kinds,
-                                                                          strict=True)]  # fmt: skip
+        members = [self.person(a, "shopper", c) for a, c in zip(accounts, children, strict=True)]
         lead, comps = members[0], members[1:]
         lags = [1.0 + 1.1 * k + rng.uniform(0, 0.6) for k in range(len(comps))]
         # Companions stop beside the leader on the side they come from, one after another.
@@ -794,23 +802,7 @@ def _resolve(plan: _Planner, stock: _Stock, products: dict[str, Product],
             continue
         units: list[int] = []
         for h in op.handles:
-            if op.kind == "pick":
-                free = [u for u in stock.on[op.plate] if stock.sku[u] == op.sku]
-                want = plan.preset.get(h)
-                u = want if want in stock.on[op.plate] else None if want is not None else (
-                    free[-1] if free else None)  # fmt: skip
-                if u is not None:
-                    stock.on[op.plate].remove(u)
-                    stock.held.add(u)
-            elif op.kind == "restock":
-                u = stock.add(products[op.sku], op.plate, rng)
-            else:
-                u = bound.get(h)
-                if u is None or u not in stock.held:
-                    continue
-                if op.kind == "put":
-                    stock.held.discard(u)
-                    stock.on[op.plate].append(u)
+            u = _move(op, plan.preset.get(h), bound.get(h), stock, products, rng)
             if u is not None:
                 bound[h] = u
                 units.append(u)
@@ -835,6 +827,30 @@ def _resolve(plan: _Planner, stock: _Stock, products: dict[str, Product],
             changes.append((op.plate, op.t, op.dur, delta))
         actions.append(action)
     return actions, changes, touches
+
+
+def _move(op: Op, preset: int | None, held: int | None, stock: _Stock,
+          products: dict[str, Product], rng: np.random.Generator) -> int | None:  # fmt: skip
+    """The unit one hand moves in `op`, with the stock updated; None if there is none.
+
+    A pick takes the front unit of its product (or the stray a tidy is after); a put or a
+    hand-off moves the unit the hand holds; a restock brings a new unit."""
+    if op.kind == "pick":
+        free = [u for u in stock.on[op.plate] if stock.sku[u] == op.sku]
+        u = (preset if preset in stock.on[op.plate] else None) if preset is not None else (
+            free[-1] if free else None)  # fmt: skip
+        if u is not None:
+            stock.on[op.plate].remove(u)
+            stock.held.add(u)
+        return u
+    if op.kind == "restock":
+        return stock.add(products[op.sku], op.plate, rng)
+    if held is None or held not in stock.held:
+        return None
+    if op.kind == "put":
+        stock.held.discard(held)
+        stock.on[op.plate].append(held)
+    return held
 
 
 def receipts_from_actions(actions: list[dict[str, Any]], people: dict[int, tuple[str, str]]
@@ -908,13 +924,49 @@ def _bumps(plan: _Planner, rng: np.random.Generator) -> list[tuple[float, int, i
     return out
 
 
+@dataclass(frozen=True)
+class _Cells:
+    """Each plate's load cell: resonance, decay, creep, calibration error; its shelf neighbours."""
+
+    freq: np.ndarray
+    tau: np.ndarray
+    creep: np.ndarray
+    gain: np.ndarray
+    at: dict[tuple[int, int, int], int]  # (gondola, shelf, index) -> plate
+
+    def near(self, plate: Plate) -> list[tuple[int, int]]:
+        """(step, plate) for the plate itself and two either side of it on its shelf."""
+        spots = ((k, self.at.get((plate.gondola, plate.shelf, plate.index + k))) for k in
+                 range(-2, 3))  # fmt: skip
+        return [(k, i) for k, i in spots if i is not None]
+
+
 def _weights(plates: list[Plate], load0: np.ndarray, changes: list[Change],
              touches: list[Gesture], bumps: list[tuple[float, int, int]], times: np.ndarray,
              s: Suite, rng: np.random.Generator) -> np.ndarray:  # fmt: skip
     """Raw plate readings [T, P]: tare, drift, the load's steps, hands, ringing, noise, loss."""
-    n_p, n_t = len(plates), len(times)
-    w = np.empty((n_p, n_t))
-    w[:] = (rng.uniform(300, 2500, n_p) + load0)[:, None]  # tare offset + what lies on it
+    n_p = len(plates)
+    w = _idle(plates, load0, times, rng)
+    cells = _Cells(rng.uniform(7, 14, n_p), rng.uniform(0.08, 0.25, n_p),
+                   rng.uniform(0.001, 0.004, n_p), rng.normal(1.0, 0.003, n_p),
+                   {(q.gondola, q.shelf, q.index): i for i, q in enumerate(plates)})  # fmt: skip
+    for p, t, dur, delta in changes:
+        delta *= cells.gain[p]
+        a, b = _window(times, t - dur / 2, t + dur / 2)
+        w[p, a:b] += delta * _smooth((times[a:b] - (t - dur / 2)) / dur)
+        tail = times[b:] - (t + dur / 2)
+        w[p, b:] += delta * (1 + cells.creep[p] * (1 - np.exp(-tail / 30.0)))
+        _ring(w[p], times, t + dur / 2, 0.1 * abs(delta) + 8, cells.freq[p], cells.tau[p], 0.0)
+    _hands_and_knocks(w, plates, cells, touches, bumps, times, rng)
+    return _noise_and_loss(w, times, s, rng)
+
+
+def _idle(plates: list[Plate], load0: np.ndarray, times: np.ndarray, rng: np.random.Generator
+          ) -> np.ndarray:  # fmt: skip
+    """[P, T] readings with nobody around: tare offset + load, drift, the compressor's cycle."""
+    n_p = len(plates)
+    w = np.empty((n_p, len(times)))
+    w[:] = (rng.uniform(300, 2500, n_p) + load0)[:, None]
     secs = np.cumsum(rng.normal(0, 0.15, (n_p, int(times[-1]) + 3)), axis=1)
     i, frac = np.floor(times).astype(int), times % 1.0
     w += secs[:, i] * (1 - frac) + secs[:, i + 1] * frac
@@ -922,39 +974,35 @@ def _weights(plates: list[Plate], load0: np.ndarray, changes: list[Change],
     cycle = rng.uniform(1.5, 4.0, n_p)[:, None] * np.sin(
         2 * np.pi * times / rng.uniform(600, 1200) + rng.uniform(0, 2 * np.pi, n_p)[:, None])
     w[chilled] += cycle[chilled]
-    freq = rng.uniform(7, 14, n_p)
-    tau = rng.uniform(0.08, 0.25, n_p)
-    creep = rng.uniform(0.001, 0.004, n_p)
-    gain = rng.normal(1.0, 0.003, n_p)  # calibration error of each plate
-    for p, t, dur, delta in changes:
-        delta *= gain[p]
-        a, b = _window(times, t - dur / 2, t + dur / 2)
-        w[p, a:b] += delta * _smooth((times[a:b] - (t - dur / 2)) / dur)
-        tail = times[b:] - (t + dur / 2)
-        w[p, b:] += delta * (1 + creep[p] * (1 - np.exp(-tail / 30.0)))
-        _ring(w[p], times, t + dur / 2, 0.1 * abs(delta) + 8, freq[p], tau[p], 0.0)
-    shelf = {(q.gondola, q.shelf, q.index): i for i, q in enumerate(plates)}
+    return w
+
+
+def _hands_and_knocks(w: np.ndarray, plates: list[Plate], cells: _Cells, touches: list[Gesture],
+                      bumps: list[tuple[float, int, int]], times: np.ndarray,
+                      rng: np.random.Generator) -> None:  # fmt: skip
+    """A hand presses with a tremor and the shelf passes a little on; a knock rings a section."""
     for g in touches:
         c0, c1 = g.ta - 0.05, g.tb + 0.1
         a, b = _window(times, c0, c1)
         u = (times[a:b] - c0) / (c1 - c0)
         tremor = 1 + 0.25 * np.sin(2 * np.pi * rng.uniform(3, 6) * times[a:b] + rng.uniform(0, 6))
         force = g.press_g * np.sin(np.pi * u) ** 0.6 * tremor
-        q = plates[g.plate]
-        for step in (-2, -1, 0, 1, 2):
-            other = shelf.get((q.gondola, q.shelf, q.index + step))
-            if other is not None:
-                share = 1.0 if step == 0 else 0.05 / abs(step)
-                w[other, a:b] += share * force
-                _ring(w[other], times, c1, share * 0.4 * g.press_g, freq[other], tau[other],
-                      float(rng.uniform(0, 2 * np.pi)))  # fmt: skip
-    for t, _, hit in bumps:  # the section rings; nothing moves
-        q, amp = plates[hit], rng.uniform(20, 150)
-        for step in range(-2, 3):
-            other = shelf.get((q.gondola, q.shelf, q.index + step))
-            if other is not None:
-                _ring(w[other], times, t, amp / (1 + abs(step)), freq[other], tau[other],
-                      float(rng.uniform(0, 2 * np.pi)))  # fmt: skip
+        for step, other in cells.near(plates[g.plate]):
+            share = 1.0 if step == 0 else 0.05 / abs(step)
+            w[other, a:b] += share * force
+            _ring(w[other], times, c1, share * 0.4 * g.press_g, cells.freq[other],
+                  cells.tau[other], float(rng.uniform(0, 2 * np.pi)))  # fmt: skip
+    for t, _, hit in bumps:  # nothing moves
+        amp = rng.uniform(20, 150)
+        for step, other in cells.near(plates[hit]):
+            _ring(w[other], times, t, amp / (1 + abs(step)), cells.freq[other], cells.tau[other],
+                  float(rng.uniform(0, 2 * np.pi)))  # fmt: skip
+
+
+def _noise_and_loss(w: np.ndarray, times: np.ndarray, s: Suite, rng: np.random.Generator
+                    ) -> np.ndarray:  # fmt: skip
+    """Electronic noise, aliased mains hum and spikes; then lost samples: [T, P] float32."""
+    n_p, n_t = int(w.shape[0]), int(w.shape[1])
     sd = rng.uniform(*s.noise_g, n_p)[:, None]
     w += rng.normal(0.0, 1.0, (n_p, n_t)) * sd
     w += rng.uniform(0.2, 0.8, n_p)[:, None] * np.sin(  # 60 Hz mains aliased to 20 Hz
@@ -974,8 +1022,7 @@ def _weights(plates: list[Plate], load0: np.ndarray, changes: list[Change],
 # --------------------------------------------------------------------------- perception
 
 
-def _pose(p: Person, tt: np.ndarray, rng: np.random.Generator
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+def _pose(p: Person, tt: np.ndarray, rng: np.random.Generator) -> Pose:
     """True head and wrists [n, 3] at times tt, and which hand is in a shelf [n, 2]."""
     k = np.array(p.keys)
     x, y = np.interp(tt, k[:, 0], k[:, 1]), np.interp(tt, k[:, 0], k[:, 2])
@@ -1032,6 +1079,7 @@ def _bursts(p_on: np.ndarray, p_off: float, rng: np.random.Generator) -> np.ndar
 
 
 def _tracks(plan: _Planner, frame_t: np.ndarray, s: Suite, rng: np.random.Generator) -> Tracks:
+    """What the perception layer reports for everyone inside, frame by frame."""
     latency = rng.uniform(0.03, 0.12)
     spans, poses = [], []
     heads = np.full((len(frame_t), len(plan.people), 2), np.nan)
@@ -1044,37 +1092,12 @@ def _tracks(plan: _Planner, frame_t: np.ndarray, s: Suite, rng: np.random.Genera
         heads[k0:k1, j] = pose[0][:, :2]
     cols: list[list[np.ndarray]] = [[] for _ in range(6)]
     for j, p in enumerate(plan.people):
-        (k0, k1), (head, wrists, in_shelf) = spans[j], poses[j]
-        n = k1 - k0
-        if n == 0:
-            continue
-        gap = np.hypot(*(heads[k0:k1] - head[:, None, :2]).transpose(2, 0, 1))
-        gap[:, j] = np.inf
-        gap = np.where(np.isnan(gap), np.inf, gap)
-        near, dmin = np.argmin(gap, 1), np.min(gap, 1)
-        crowd = np.exp(-dmin / 0.5)
-        seen = []
-        missing = np.zeros(n)
-        for hand in (0, 1):
-            obs = wrists[hand] + rng.normal(0, s.wrist_sd, (n, 3)) * [1, 1, 0.7]
-            swap = _bursts(s.confusion * (dmin < 0.7), 0.3, rng) & (dmin < 0.7)
-            for k in np.flatnonzero(swap):
-                other = int(near[k])
-                ok0 = spans[other][0]
-                obs[k] = poses[other][1][hand][k0 + k - ok0] + rng.normal(0, s.wrist_sd, 3)
-            low = wrists[hand][:, 2] < 0.5
-            p_on = s.occlusion * (0.02 + 0.2 * in_shelf[:, hand] + 0.1 * low + 0.15 * crowd)
-            hidden = _bursts(np.clip(p_on, 0, 0.9), 0.25, rng)
-            obs = _filter(obs)
-            obs[hidden] = np.nan
-            missing += hidden
-            seen.append(obs)
-        head_obs = _filter(head + rng.normal(0, s.head_sd, (n, 3)) * [1, 1, 0.6])
-        conf = np.clip(rng.uniform(0.86, 0.97) - 0.3 * crowd - 0.06 * missing
-                       + rng.normal(0, 0.03, n), 0.05, 0.99)  # fmt: skip
-        for c, v in zip(cols, (frame_t[k0:k1], np.full(n, p.track_id), conf, head_obs, *seen),
-                        strict=True):  # fmt: skip
-            c.append(v)
+        k0, k1 = spans[j]
+        if k1 > k0:
+            seen = _perceive(j, spans, poses, heads[k0:k1], s, rng)
+            for c, v in zip(cols, (frame_t[k0:k1], np.full(k1 - k0, p.track_id), *seen),
+                            strict=True):  # fmt: skip
+                c.append(v)
     if not cols[0]:
         empty = np.zeros((0, 3))
         return Tracks(np.zeros(0), np.zeros(0, np.int64), np.zeros(0), empty, empty, empty)
@@ -1082,6 +1105,39 @@ def _tracks(plan: _Planner, frame_t: np.ndarray, s: Suite, rng: np.random.Genera
     order = np.lexsort((ids, t))
     return Tracks(t=t[order], track_id=ids[order].astype(np.int64), conf=conf[order],
                   head=head[order], lwrist=lw[order], rwrist=rw[order])  # fmt: skip
+
+
+def _perceive(j: int, spans: list[tuple[int, int]], poses: list[Pose], heads: np.ndarray,
+              s: Suite, rng: np.random.Generator) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """Person j as seen: conf, noisy filtered head, and wrists that go missing in bursts or
+    are mixed up with the nearest other person's when people stand close."""
+    (k0, k1), (head, wrists, in_shelf) = spans[j], poses[j]
+    n = k1 - k0
+    gap = np.hypot(*(heads - head[:, None, :2]).transpose(2, 0, 1))
+    gap[:, j] = np.inf
+    gap = np.where(np.isnan(gap), np.inf, gap)
+    near, dmin = np.argmin(gap, 1), np.min(gap, 1)
+    crowd = np.exp(-dmin / 0.5)
+    seen = []
+    missing = np.zeros(n)
+    for hand in (0, 1):
+        obs = wrists[hand] + rng.normal(0, s.wrist_sd, (n, 3)) * [1, 1, 0.7]
+        swap = _bursts(s.confusion * (dmin < 0.7), 0.3, rng) & (dmin < 0.7)
+        for k in np.flatnonzero(swap):
+            other = int(near[k])
+            obs[k] = poses[other][1][hand][k0 + k - spans[other][0]] + rng.normal(
+                0, s.wrist_sd, 3)  # fmt: skip
+        low = wrists[hand][:, 2] < 0.5
+        p_on = s.occlusion * (0.02 + 0.2 * in_shelf[:, hand] + 0.1 * low + 0.15 * crowd)
+        hidden = _bursts(np.clip(p_on, 0, 0.9), 0.25, rng)
+        obs = _filter(obs)
+        obs[hidden] = np.nan
+        missing += hidden
+        seen.append(obs)
+    head_obs = _filter(head + rng.normal(0, s.head_sd, (n, 3)) * [1, 1, 0.6])
+    conf = np.clip(rng.uniform(0.86, 0.97) - 0.3 * crowd - 0.06 * missing
+                   + rng.normal(0, 0.03, n), 0.05, 0.99)  # fmt: skip
+    return conf, head_obs, *seen
 
 
 # --------------------------------------------------------------------------- the visit mix
