@@ -34,14 +34,15 @@ Simulate = Callable[[str, int, float, Path], Path]
 
 
 def _simulators() -> dict[str, Simulate]:
-    """Every suite by name: our simulator's (sim/store), then those of the second and third
-    generators, each written from the spec alone to check that the engine does not fit one
-    simulator's habits (decision 0011)."""
-    from retailos.sim import second, store, third
+    """Every suite by name: our simulator's (sim/store), then those of the second, third and
+    fourth generators, each written from the spec alone to check that the engine does not fit
+    one simulator's habits (decision 0011)."""
+    from retailos.sim import fourth, second, store, third
 
     return {**dict.fromkeys(store.SUITES, store.simulate),
             **dict.fromkeys(second.SCENARIOS, second.simulate),
-            **dict.fromkeys(third.SUITES, third.simulate)}  # fmt: skip
+            **dict.fromkeys(third.SUITES, third.simulate),
+            **dict.fromkeys(fourth.SUITES, fourth.simulate)}  # fmt: skip
 
 
 @app.command()
@@ -49,7 +50,8 @@ def simulate(
     suite: Annotated[str, typer.Option(help="standard, crowded, adversarial or bigstore (our "
                                              "simulator); calm, busy or tricky (retailos.sim."
                                              "second); morning, rush or chaos (retailos.sim."
-                                             "third)")],
+                                             "third); weekday, lunch or saturday (retailos."
+                                             "sim.fourth)")],
     seed: Annotated[int, typer.Option(help="Random seed; the same seed writes the same files")],
     out: Annotated[Path, typer.Option(help="Folder to write the recording to")],
     minutes: Annotated[float, typer.Option(help="Length of the recording")] = 5.0,
