@@ -202,12 +202,14 @@ class People:
         HAND_TOUCH_M of a wrist of the other (they did pass something, or at least touched
         hands).
         """
-        frames, frame = np.unique(tracks.t, return_inverse=True)
-        slot = np.floor(frames / ENCOUNTER_EVERY_S)
-        first = np.r_[True, slot[1:] != slot[:-1]]  # the first frame of each time slot
-        sampled = np.flatnonzero(first[frame])
-        order = sampled[np.argsort(frame[sampled], kind="stable")]
-        f = (np.cumsum(first) - 1)[frame[order]]
+        # rows come in time order: a slot's rows are consecutive, its first frame leads them
+        t = tracks.t
+        slot = np.floor(t / ENCOUNTER_EVERY_S)
+        new_slot = np.empty(len(t), dtype=bool)
+        new_slot[0], new_slot[1:] = True, slot[1:] != slot[:-1]
+        slot_of = np.cumsum(new_slot) - 1
+        order = np.flatnonzero(t == t[new_slot][slot_of])  # rows of each slot's first frame
+        f = slot_of[order]
         rank = np.arange(len(f)) - np.searchsorted(f, f, side="left")
         width = int(rank.max()) + 1 if len(rank) else 0
         if width < 2:
@@ -220,8 +222,8 @@ class People:
         head[f, rank] = tracks.head[order, :2]
         wrists[f, rank, 0] = tracks.lwrist[order]
         wrists[f, rank, 1] = tracks.rwrist[order]
-        upper = np.triu(np.ones((width, width), dtype=bool), k=1)
-        head_d = np.linalg.norm(head[:, :, None] - head[:, None, :], axis=3)
+        upper = np.arange(width)[:, None] < np.arange(width)[None, :]
+        head_d = _length(head[:, :, None] - head[:, None, :])
         close = (head_d < HANDOFF_M) & upper
         if not close.any():
             return
@@ -229,10 +231,10 @@ class People:
         for a, c in set(zip(ids[fi, i].tolist(), ids[fi, j].tolist(), strict=True)):
             self.encounters.add((min(a, c), max(a, c)))
         wi, wj = wrists[fi, i], wrists[fi, j]  # [pairs, 2 wrists, 3]
-        hand_d = np.linalg.norm(wi[:, :, None] - wj[:, None, :], axis=3)
+        hand_d = _length(wi[:, :, None] - wj[:, None, :])
         # a hand held out (not hanging at the side) is one that can pass something over
-        out_i = np.linalg.norm(wi[:, :, :2] - head[fi, i][:, None, :], axis=2) > HAND_OUT_M
-        out_j = np.linalg.norm(wj[:, :, :2] - head[fi, j][:, None, :], axis=2) > HAND_OUT_M
+        out_i = _length(wi[:, :, :2] - head[fi, i][:, None, :]) > HAND_OUT_M
+        out_j = _length(wj[:, :, :2] - head[fi, j][:, None, :]) > HAND_OUT_M
         held_out = out_i[:, :, None] | out_j[:, None, :]
         with np.errstate(invalid="ignore"):
             touch = ((hand_d < HAND_TOUCH_M) & held_out).reshape(len(fi), 4).any(axis=1)
@@ -464,6 +466,16 @@ class People:
         reached = (lw_d < REACHED_M) | (rw_d < REACHED_M)
         unseen = (np.isnan(lw_d) | np.isnan(rw_d)) & (head_d < REACH_M)
         return bool((reached | unseen).any())
+
+
+def _length(v: np.ndarray) -> np.ndarray:
+    """Euclidean length along the last axis (2 or 3 coordinates), summed in the order
+    np.linalg.norm sums them, without the cost of reducing a short axis."""
+    sq = v * v
+    total = sq[..., 0] + sq[..., 1]
+    if v.shape[-1] == 3:
+        total += sq[..., 2]
+    return np.sqrt(total)
 
 
 def _group_median(x: np.ndarray, group: np.ndarray, k: int) -> np.ndarray:
