@@ -418,10 +418,9 @@ class People:
         rw_d = self.layout.distance_to_plates(self._rw[rows][near], plates).min(axis=1)
         touching = (lw_d < CONTACT_M + GAP_MARGIN_M) | (rw_d < CONTACT_M + GAP_MARGIN_M)
         unseen = (np.isnan(lw_d) | np.isnan(rw_d)) & (head_d[near] < REACH_M)
-        frames, inv = np.unique(t, return_inverse=True)
-        contact = np.zeros(len(frames), dtype=bool)
-        np.logical_or.at(contact, inv, touching | unseen)
-        hit = frames[contact]
+        # frames with a hand maybe on a plate, in time order (one frame may repeat, per person:
+        # a zero step, never a gap)
+        hit = t[touching | unseen]
         if len(hit) < 2:
             return []
         wide = np.flatnonzero(np.diff(hit) >= MIN_GAP_S)
