@@ -127,6 +127,10 @@ class People:
         return self._xyz[self._lo : self._hi, 6:9]
 
     @property
+    def _wrists(self) -> np.ndarray:  # left wrist xyz, right wrist xyz
+        return self._xyz[self._lo : self._hi, 3:9]
+
+    @property
     def _conf(self) -> np.ndarray:
         return self._xyz[self._lo : self._hi, 9]
 
@@ -327,11 +331,9 @@ class People:
         if len(tid) == 0:
             return Attribution(np.empty(0, dtype=np.int64), np.empty(0), [])
         head_d = head_d[near]
-        lw, rw = self._lw[rows][near], self._rw[rows][near]
         ids, inv = np.unique(tid, return_inverse=True)
         k = len(ids)
-        lw_d = self.layout.distance_to_plates(lw, plates)[:, 0]
-        rw_d = self.layout.distance_to_plates(rw, plates)[:, 0]
+        lw_d, rw_d = (d[:, 0] for d in self._wrist_distances(self._wrists[rows][near], plates))
         wrist_d = np.fmin(lw_d, rw_d)
         blind = np.isnan(lw_d) | np.isnan(rw_d)
         conf = self._conf[rows][near]
@@ -403,6 +405,14 @@ class People:
         head_ll = np.where(n_blind > 0, ll_head, -np.inf)
         return Attribution(ids.astype(np.int64), loglik, evidence, contact, hand_d, head_ll)
 
+    def _wrist_distances(self, wrists: np.ndarray, plates: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Distances [N, M] of the left and of the right wrists of buffer rows `wrists` [N, 6]
+        to the plates, in one query (its cost is mostly per call)."""
+        d = self.layout.distance_to_plates(wrists.reshape(-1, 3), plates)
+        d = d.reshape(len(wrists), 2, len(plates))
+        return d[:, 0], d[:, 1]
+
     def contact_gaps(self, plates: np.ndarray, t0: float, t1: float) -> list[tuple[float, float]]:
         """Spans inside [t0, t1], between two hand contacts, when no hand could have been on
         any of `plates` (a plate and the neighbours that press on it through the shelf): no seen
@@ -414,8 +424,8 @@ class People:
         if not near.any():
             return []
         t = self._t[rows][near]
-        lw_d = self.layout.distance_to_plates(self._lw[rows][near], plates).min(axis=1)
-        rw_d = self.layout.distance_to_plates(self._rw[rows][near], plates).min(axis=1)
+        lw_d, rw_d = (d.min(axis=1)
+                      for d in self._wrist_distances(self._wrists[rows][near], plates))
         touching = (lw_d < CONTACT_M + GAP_MARGIN_M) | (rw_d < CONTACT_M + GAP_MARGIN_M)
         unseen = (np.isnan(lw_d) | np.isnan(rw_d)) & (head_d[near] < REACH_M)
         # frames with a hand maybe on a plate, in time order (one frame may repeat, per person:
@@ -430,8 +440,7 @@ class People:
         """Per person, the first and last time in [t0, t1] a seen wrist was on the plate."""
         rows = self._rows(t0, t1)
         plates = np.array([plate])
-        lw_d = self.layout.distance_to_plates(self._lw[rows], plates)[:, 0]
-        rw_d = self.layout.distance_to_plates(self._rw[rows], plates)[:, 0]
+        lw_d, rw_d = (d[:, 0] for d in self._wrist_distances(self._wrists[rows], plates))
         on = (lw_d < CONTACT_M + GAP_MARGIN_M) | (rw_d < CONTACT_M + GAP_MARGIN_M)
         spans: dict[int, tuple[float, float]] = {}
         for tid, t in zip(self._tid[rows][on].tolist(), self._t[rows][on].tolist(), strict=True):
@@ -460,8 +469,7 @@ class People:
         head_d = self.layout.floor_distance_to_front(self._head[rows][mine], plates)[:, 0]
         if not (head_d < NEAR_M).any():
             return False
-        lw_d = self.layout.distance_to_plates(self._lw[rows][mine], plates)[:, 0]
-        rw_d = self.layout.distance_to_plates(self._rw[rows][mine], plates)[:, 0]
+        lw_d, rw_d = (d[:, 0] for d in self._wrist_distances(self._wrists[rows][mine], plates))
         reached = (lw_d < REACHED_M) | (rw_d < REACHED_M)
         unseen = (np.isnan(lw_d) | np.isnan(rw_d)) & (head_d < REACH_M)
         return bool((reached | unseen).any())
