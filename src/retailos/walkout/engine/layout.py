@@ -73,6 +73,23 @@ class StoreLayout:
         dv = np.where(v < -2.0 * self.half_depth[plates], -v, np.maximum(v, 0.0))
         return np.sqrt(du * du + dv * dv)
 
+    def may_be_near(self, points: np.ndarray, plates: np.ndarray, reach: float) -> np.ndarray:
+        """Mask [N] of the points [N, 3] that may lie within `reach` of one of the plates [M];
+        by either distance above, the others certainly do not (and NaN points are not near).
+
+        A bound from one circle on the floor around all the plates: cheap, to narrow a query
+        over everyone in a big store before measuring the few who may be close. Either
+        distance is at least the floor distance to the plate's rectangle, which is at least
+        the distance to its centre less its half-diagonal.
+        """
+        centres = self.center[plates, :2]
+        middle = centres.mean(axis=0)
+        spread = centres - middle
+        radius = float(np.max(np.hypot(spread[:, 0], spread[:, 1])
+                              + np.hypot(self.half_width[plates], self.half_depth[plates])))
+        off_x, off_y = points[:, 0] - middle[0], points[:, 1] - middle[1]
+        return np.hypot(off_x, off_y) < radius + reach + 1e-6  # a margin for rounding
+
     def _floor_offsets(self, points: np.ndarray, plates: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         """Floor offsets [N, M] of points [N, 3] from plate centres: along the shelf, and out

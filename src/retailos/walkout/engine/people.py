@@ -264,10 +264,10 @@ class People:
             return np.zeros(len(plates), dtype=bool)
         lw, rw, head = self._lw[rows], self._rw[rows], self._head[rows]
         wrists = np.concatenate([lw, rw])
-        seen = ~np.isnan(wrists[:, 0])
+        close = self.layout.may_be_near(wrists, plates, CONTACT_M)
         near = np.zeros(len(plates), dtype=bool)
-        if seen.any():
-            d = self.layout.distance_to_plates(wrists[seen], plates)
+        if close.any():
+            d = self.layout.distance_to_plates(wrists[close], plates)
             near |= (d < CONTACT_M).any(axis=0)
         blind = np.isnan(lw[:, 0]) & np.isnan(rw[:, 0])
         if blind.any():
@@ -295,7 +295,9 @@ class People:
             seen = np.flatnonzero(~hidden & theirs[tid])
             if len(seen) == 0:
                 continue
-            on = self.layout.distance_to_plates(wrist[seen], plates) < CONTACT_M
+            on = np.zeros((len(seen), len(plates)), dtype=bool)
+            close = self.layout.may_be_near(wrist[seen], plates, CONTACT_M)
+            on[close] = self.layout.distance_to_plates(wrist[seen[close]], plates) < CONTACT_M
             touching = on.any(axis=1)
             if not touching.any():
                 continue
@@ -419,13 +421,15 @@ class People:
         wrist within CONTACT_M and no unseen wrist of someone within reach. Between contacts
         the plate carries only its load, so its level can be read."""
         rows = self._rows(t0, t1)
-        head_d = self.layout.floor_distance_to_front(self._head[rows], plates).min(axis=1)
+        head = self._head[rows]
+        close = np.flatnonzero(self.layout.may_be_near(head, plates, NEAR_M))
+        head_d = self.layout.floor_distance_to_front(head[close], plates).min(axis=1)
         near = head_d < NEAR_M
         if not near.any():
             return []
-        t = self._t[rows][near]
+        t = self._t[rows][close[near]]
         lw_d, rw_d = (d.min(axis=1)
-                      for d in self._wrist_distances(self._wrists[rows][near], plates))
+                      for d in self._wrist_distances(self._wrists[rows][close[near]], plates))
         touching = (lw_d < CONTACT_M + GAP_MARGIN_M) | (rw_d < CONTACT_M + GAP_MARGIN_M)
         unseen = (np.isnan(lw_d) | np.isnan(rw_d)) & (head_d[near] < REACH_M)
         # frames with a hand maybe on a plate, in time order (one frame may repeat, per person:
