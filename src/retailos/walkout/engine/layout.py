@@ -7,6 +7,7 @@ hot paths index arrays instead of walking dictionaries.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -52,12 +53,13 @@ class StoreLayout:
         The space is the plate's top rectangle extended upwards by the room for items, so a hand
         grasping a tall bottle on the plate is at distance zero. NaN points give NaN.
         """
-        u, v = self._floor_offsets(points, plates)
-        u, v = np.abs(u), np.abs(v)
-        z = points[:, None, 2] - self.center[None, plates, 2]
-        du = np.maximum(u - self.half_width[plates], 0.0)
-        dv = np.maximum(v - self.half_depth[plates], 0.0)
-        dz = np.maximum(z - self.item_height[plates], 0.0) + np.maximum(-0.05 - z, 0.0)
+        cx, cy, cz, ax, ay, fx, fy, half_width, half_depth, room = self._geometry[plates].T
+        dx, dy = points[:, None, 0] - cx, points[:, None, 1] - cy
+        u, v = np.abs(dx * ax + dy * ay), np.abs(dx * fx + dy * fy)
+        z = points[:, None, 2] - cz
+        du = np.maximum(u - half_width, 0.0)
+        dv = np.maximum(v - half_depth, 0.0)
+        dz = np.maximum(z - room, 0.0) + np.maximum(-0.05 - z, 0.0)
         return np.sqrt(du * du + dv * dv + dz * dz)
 
     def floor_distance_to_front(self, points: np.ndarray, plates: np.ndarray) -> np.ndarray:
@@ -67,10 +69,11 @@ class StoreLayout:
         on the other side of the shelf (the next aisle, behind a back-to-back gondola), which a
         hand cannot reach through: it is as far as the front edge's line, not zero.
         """
-        u, v = self._floor_offsets(points, plates)
-        v = v - self.half_depth[plates]
-        du = np.maximum(np.abs(u) - self.half_width[plates], 0.0)
-        dv = np.where(v < -2.0 * self.half_depth[plates], -v, np.maximum(v, 0.0))
+        cx, cy, _, ax, ay, fx, fy, half_width, half_depth, _ = self._geometry[plates].T
+        dx, dy = points[:, None, 0] - cx, points[:, None, 1] - cy
+        u, v = dx * ax + dy * ay, dx * fx + dy * fy - half_depth
+        du = np.maximum(np.abs(u) - half_width, 0.0)
+        dv = np.where(v < -2.0 * half_depth, -v, np.maximum(v, 0.0))
         return np.sqrt(du * du + dv * dv)
 
     def may_be_near(self, points: np.ndarray, plates: np.ndarray, reach: float) -> np.ndarray:
@@ -90,16 +93,13 @@ class StoreLayout:
         off_x, off_y = points[:, 0] - middle[0], points[:, 1] - middle[1]
         return np.hypot(off_x, off_y) < radius + reach + 1e-6  # a margin for rounding
 
-    def _floor_offsets(self, points: np.ndarray, plates: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-        """Floor offsets [N, M] of points [N, 3] from plate centres: along the shelf, and out
-        into the aisle. Written out rather than as an einsum, whose per-call cost dominated on
-        the few points and plates of a typical query (the same products and sums, so the same
-        values)."""
-        dx = points[:, None, 0] - self.center[plates, 0]
-        dy = points[:, None, 1] - self.center[plates, 1]
-        along, facing = self.along[plates], self.facing[plates]
-        return dx * along[:, 0] + dy * along[:, 1], dx * facing[:, 0] + dy * facing[:, 1]
+    @cached_property
+    def _geometry(self) -> np.ndarray:
+        """[P, 10] per plate: centre xyz, along xy, facing xy, half width, half depth, room
+        above; the distances above gather a query's plates in one go (the (u, v) offsets are
+        written out rather than as an einsum, which cost more per call on small queries)."""
+        return np.column_stack([self.center, self.along, self.facing, self.half_width,
+                                self.half_depth, self.item_height])
 
 
 def _room_above(center: np.ndarray, gondola: np.ndarray) -> np.ndarray:

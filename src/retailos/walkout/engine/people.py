@@ -255,7 +255,8 @@ class People:
         return (min(a, b), max(a, b)) in self.hand_contacts
 
     def _rows(self, t0: float, t1: float) -> slice:
-        return slice(int(np.searchsorted(self._t, t0)), int(np.searchsorted(self._t, t1, "right")))
+        t = self._t
+        return slice(int(t.searchsorted(t0)), int(t.searchsorted(t1, "right")))
 
     def hands_near(self, plates: np.ndarray, t: float) -> np.ndarray:
         """Per plate: may a hand be on it at time t? Unseen wrists count near if the head is."""
