@@ -18,6 +18,7 @@ from retailos.walkout.engine.decide import (
     MAX_UNITS,
     MODEL_SD_G,
     NO_CHANGE_LOGPRIOR,
+    CatalogueFit,
     count_logprior,
     decide,
     null_scores,
@@ -136,6 +137,8 @@ class Engine:
         self._recent: deque[LoadChange] = deque()
         self._now = 0.0
         self._weight_fits: dict[tuple[float, float, int], np.ndarray] = {}  # see _weight_fit
+        self._catalogue_fits = {n: CatalogueFit(lay.unit_weight, lay.unit_sd, n)
+                                for n in (MAX_UNITS, MAX_RESTOCK_UNITS)}
 
     # ---- stream -------------------------------------------------------------------------
 
@@ -541,8 +544,7 @@ class Engine:
         if fit is None:
             if len(self._weight_fits) >= WEIGHT_FITS_KEPT:
                 self._weight_fits.clear()
-            fit = weight_loglik(change.delta_g, change.sd_g, self.layout.unit_weight,
-                                self.layout.unit_sd, max_units)
+            fit = self._catalogue_fits[max_units].loglik(change.delta_g, change.sd_g)
             fit.flags.writeable = False
             self._weight_fits[key] = fit
         return fit
