@@ -296,8 +296,10 @@ class People:
             seen = np.flatnonzero(~hidden & theirs[tid])
             if len(seen) == 0:
                 continue
-            on = np.zeros((len(seen), len(plates)), dtype=bool)
             close = self.layout.may_be_near(wrist[seen], plates, CONTACT_M)
+            if not close.any():
+                continue
+            on = np.zeros((len(seen), len(plates)), dtype=bool)
             on[close] = self.layout.distance_to_plates(wrist[seen[close]], plates) < CONTACT_M
             touching = on.any(axis=1)
             if not touching.any():
