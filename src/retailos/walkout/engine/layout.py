@@ -83,15 +83,14 @@ class StoreLayout:
         A bound from one circle on the floor around all the plates: cheap, to narrow a query
         over everyone in a big store before measuring the few who may be close. Either
         distance is at least the floor distance to the plate's rectangle, which is at least
-        the distance to its centre less its half-diagonal.
+        the distance to its centre less its half-diagonal. (1e-6 m: a margin for rounding.)
         """
-        centres = self.center[plates, :2]
-        middle = centres.mean(axis=0)
-        spread = centres - middle
-        radius = float(np.max(np.hypot(spread[:, 0], spread[:, 1])
-                              + np.hypot(self.half_width[plates], self.half_depth[plates])))
-        off_x, off_y = points[:, 0] - middle[0], points[:, 1] - middle[1]
-        return np.hypot(off_x, off_y) < radius + reach + 1e-6  # a margin for rounding
+        cx, cy, _, _, _, _, _, half_width, half_depth, _ = self._geometry[plates].T
+        # any middle gives a bound; between the first and the last plate (a shelf's run of
+        # neighbours comes in order along it) keeps the circle small
+        mx, my = (cx[0] + cx[-1]) / 2, (cy[0] + cy[-1]) / 2
+        radius = (np.hypot(cx - mx, cy - my) + np.hypot(half_width, half_depth)).max()
+        return np.hypot(points[:, 0] - mx, points[:, 1] - my) < radius + reach + 1e-6
 
     @cached_property
     def _geometry(self) -> np.ndarray:
