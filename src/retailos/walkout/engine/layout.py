@@ -77,7 +77,7 @@ class StoreLayout:
         return np.sqrt(du * du + dv * dv)
 
     def may_be_near(self, points: np.ndarray, plates: np.ndarray, reach: float) -> np.ndarray:
-        """Mask [N] of the points [N, 3] that may lie within `reach` of one of the plates [M];
+        """Mask [N] of the points [N, 3] that may lie within `reach` of one of the plates (M>0);
         by either distance above, the others certainly do not (and NaN points are not near).
 
         A bound from one circle on the floor around all the plates: cheap, to narrow a query
