@@ -263,16 +263,15 @@ class People:
         rows = self._rows(t - 0.3, t)
         if rows.stop <= rows.start:
             return np.zeros(len(plates), dtype=bool)
-        lw, rw, head = self._lw[rows], self._rw[rows], self._head[rows]
-        wrists = np.concatenate([lw, rw])
+        wrists = self._wrists[rows].reshape(-1, 3)  # every wrist, left and right
         close = self.layout.may_be_near(wrists, plates, CONTACT_M)
         near = np.zeros(len(plates), dtype=bool)
         if close.any():
             d = self.layout.distance_to_plates(wrists[close], plates)
             near |= (d < CONTACT_M).any(axis=0)
-        blind = np.isnan(lw[:, 0]) & np.isnan(rw[:, 0])
+        blind = np.isnan(self._lw[rows][:, 0]) & np.isnan(self._rw[rows][:, 0])
         if blind.any():
-            d = self.layout.floor_distance_to_front(head[blind], plates)
+            d = self.layout.floor_distance_to_front(self._head[rows][blind], plates)
             near |= (d < 0.5 * REACH_M).any(axis=0)
         return near | self._hidden_on_plates(plates, t)
 
