@@ -40,14 +40,26 @@ class Decision:
     margin: float  # log-posterior gap to the best alternative explanation
 
 
+class CatalogueFit:
+    """weight_loglik against one catalogue, change after change: the terms that depend on the
+    catalogue alone are worked out once."""
+
+    def __init__(self, unit_weight: np.ndarray, unit_sd: np.ndarray, max_units: int) -> None:
+        n = np.arange(1, max_units + 1, dtype=np.float64)[None, :]
+        self.mean = n * unit_weight[:, None]
+        self.unit_var = n * unit_sd[:, None] ** 2
+        self.wide_extra = _wide_extra(self.mean)
+
+    def loglik(self, delta_g: float, sd_g: float) -> np.ndarray:
+        var = self.unit_var + sd_g**2 + MODEL_SD_G**2
+        return _mixture_loglik(abs(delta_g) - self.mean, var, var + self.wide_extra)
+
+
 def weight_loglik(
     delta_g: float, sd_g: float, unit_weight: np.ndarray, unit_sd: np.ndarray, max_units: int
 ) -> np.ndarray:
     """log N(|delta|; n w_s, sqrt(n sd_s^2 + sd^2)) for every sku s and n = 1..max_units: [S, N]."""
-    n = np.arange(1, max_units + 1, dtype=np.float64)[None, :]
-    mean = n * unit_weight[:, None]
-    var = n * unit_sd[:, None] ** 2 + sd_g**2 + MODEL_SD_G**2
-    return residual_loglik(abs(delta_g) - mean, var, mean)
+    return CatalogueFit(unit_weight, unit_sd, max_units).loglik(delta_g, sd_g)
 
 
 def residual_loglik(r: np.ndarray, var: np.ndarray, mean: np.ndarray) -> np.ndarray:
@@ -55,7 +67,16 @@ def residual_loglik(r: np.ndarray, var: np.ndarray, mean: np.ndarray) -> np.ndar
     component for a level read a few grams off (a hand or a neighbour not quite gone), so one
     slightly-off reading does not push the decision to a more contrived explanation."""
     r, var, mean = np.broadcast_arrays(r, var, mean)
-    wide_var = var + (WIDE_SD_G + WIDE_SD_FRACTION * np.abs(mean)) ** 2
+    return _mixture_loglik(r, var, var + _wide_extra(mean))
+
+
+def _wide_extra(mean: np.ndarray) -> np.ndarray:
+    """What the wide component adds to a residual's variance: a few grams, more on a heavy load."""
+    return (WIDE_SD_G + WIDE_SD_FRACTION * np.abs(mean)) ** 2
+
+
+def _mixture_loglik(r: np.ndarray, var: np.ndarray, wide_var: np.ndarray) -> np.ndarray:
+    """residual_loglik, given both components' variances (all of one shape)."""
     out = -0.5 * r * r / wide_var - 0.5 * np.log(2 * np.pi * wide_var) + np.log(WIDE_SHARE)
     # the tight component only matters within a few of its sds; elsewhere it underflows
     near = np.abs(r) < 12.0 * np.sqrt(var)

@@ -18,6 +18,7 @@ from retailos.walkout.engine.decide import (
     MAX_UNITS,
     MODEL_SD_G,
     NO_CHANGE_LOGPRIOR,
+    CatalogueFit,
     count_logprior,
     decide,
     null_scores,
@@ -38,6 +39,7 @@ from retailos.walkout.engine.signal import NEIGHBOUR_M, LoadChange, LoadChangeDe
 from retailos.walkout.recording import Chunk
 
 DECISIONS_KEPT = 10_000
+WEIGHT_FITS_KEPT = 64  # a change's catalogue fit is reused while it is being explained
 RECEIPT_DEADLINE_S = 0.9  # issue a receipt this long after the exit even if events are open
 RECEIPT_SLACK_S = 0.1  # ... and at the latest this long after that
 PUT_WAIT_S = 5.0  # longest a put waits for picks on the same shelf to settle
@@ -134,6 +136,9 @@ class Engine:
         # load changes of the last RECENT_S, for telling which hand was busy where
         self._recent: deque[LoadChange] = deque()
         self._now = 0.0
+        self._weight_fits: dict[tuple[float, float, int], np.ndarray] = {}  # see _weight_fit
+        self._catalogue_fits = {n: CatalogueFit(lay.unit_weight, lay.unit_sd, n)
+                                for n in (MAX_UNITS, MAX_RESTOCK_UNITS)}
 
     # ---- stream -------------------------------------------------------------------------
 
@@ -374,8 +379,7 @@ class Engine:
             return None
         p = change.plate
         pick = change.delta_g < 0
-        weight = weight_loglik(change.delta_g, change.sd_g, lay.unit_weight, lay.unit_sd,
-                               MAX_UNITS if pick else MAX_RESTOCK_UNITS)
+        weight = self._weight_fit(change)
         if settled_if_nothing and null_scores(change.delta_g, change.sd_g)[0] >= float(
                 weight.max()) + MAX_PRIOR_AND_TOUCH_GAIN:
             return None
@@ -451,9 +455,7 @@ class Engine:
         t1 = min(change.t_settle + 0.3, change.t_close)
         null = null_scores(change.delta_g, change.sd_g)
         pick = change.delta_g < 0
-        max_units = MAX_UNITS if pick else MAX_RESTOCK_UNITS
-        weight = weight_loglik(change.delta_g, change.sd_g, lay.unit_weight, lay.unit_sd,
-                               max_units)
+        weight = self._weight_fit(change)
         if null[0] >= float(weight.max()) + MAX_PRIOR_AND_TOUCH_GAIN:
             # No product can beat "nothing changed" (a bump, a touch): skip the people, unless
             # the level in a hand-free span after the plate started moving says otherwise: a
@@ -531,12 +533,25 @@ class Engine:
         else:
             self._apply_put(p, sku, d.count, tid, reading)
 
+    def _weight_fit(self, change: LoadChange) -> np.ndarray:
+        """weight_loglik of the change against the whole catalogue, [S, N]: N = MAX_UNITS for
+        a pick, MAX_RESTOCK_UNITS for a put. One change is often scored more than once (a rise
+        held as a possible transient is scored, then resolved), so the latest fits are kept,
+        read-only."""
+        max_units = MAX_UNITS if change.delta_g < 0 else MAX_RESTOCK_UNITS
+        key = (change.delta_g, change.sd_g, max_units)
+        fit = self._weight_fits.get(key)
+        if fit is None:
+            if len(self._weight_fits) >= WEIGHT_FITS_KEPT:
+                self._weight_fits.clear()
+            fit = self._catalogue_fits[max_units].loglik(change.delta_g, change.sd_g)
+            fit.flags.writeable = False
+            self._weight_fits[key] = fit
+        return fit
+
     def _units_fit_better(self, change: LoadChange) -> bool:
         """Do some units of a product fit the change better than "nothing changed"?"""
-        lay = self.layout
-        max_units = MAX_UNITS if change.delta_g < 0 else MAX_RESTOCK_UNITS
-        weight = weight_loglik(change.delta_g, change.sd_g, lay.unit_weight, lay.unit_sd,
-                               max_units)
+        weight = self._weight_fit(change)
         nothing = null_scores(change.delta_g, change.sd_g)[0] - NO_CHANGE_LOGPRIOR
         return float(weight.max()) > nothing
 

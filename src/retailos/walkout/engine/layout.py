@@ -7,6 +7,7 @@ hot paths index arrays instead of walking dictionaries.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -52,13 +53,13 @@ class StoreLayout:
         The space is the plate's top rectangle extended upwards by the room for items, so a hand
         grasping a tall bottle on the plate is at distance zero. NaN points give NaN.
         """
-        rel = points[:, None, :2] - self.center[None, plates, :2]
-        u = np.abs(np.einsum("nmk,mk->nm", rel, self.along[plates]))
-        v = np.abs(np.einsum("nmk,mk->nm", rel, self.facing[plates]))
-        z = points[:, None, 2] - self.center[None, plates, 2]
-        du = np.maximum(u - self.half_width[plates], 0.0)
-        dv = np.maximum(v - self.half_depth[plates], 0.0)
-        dz = np.maximum(z - self.item_height[plates], 0.0) + np.maximum(-0.05 - z, 0.0)
+        cx, cy, cz, ax, ay, fx, fy, half_width, half_depth, room = self._geometry[plates].T
+        dx, dy = points[:, None, 0] - cx, points[:, None, 1] - cy
+        u, v = np.abs(dx * ax + dy * ay), np.abs(dx * fx + dy * fy)
+        z = points[:, None, 2] - cz
+        du = np.maximum(u - half_width, 0.0)
+        dv = np.maximum(v - half_depth, 0.0)
+        dz = np.maximum(z - room, 0.0) + np.maximum(-0.05 - z, 0.0)
         return np.sqrt(du * du + dv * dv + dz * dz)
 
     def floor_distance_to_front(self, points: np.ndarray, plates: np.ndarray) -> np.ndarray:
@@ -68,12 +69,36 @@ class StoreLayout:
         on the other side of the shelf (the next aisle, behind a back-to-back gondola), which a
         hand cannot reach through: it is as far as the front edge's line, not zero.
         """
-        rel = points[:, None, :2] - self.center[None, plates, :2]
-        u = np.einsum("nmk,mk->nm", rel, self.along[plates])
-        v = np.einsum("nmk,mk->nm", rel, self.facing[plates]) - self.half_depth[plates]
-        du = np.maximum(np.abs(u) - self.half_width[plates], 0.0)
-        dv = np.where(v < -2.0 * self.half_depth[plates], -v, np.maximum(v, 0.0))
+        cx, cy, _, ax, ay, fx, fy, half_width, half_depth, _ = self._geometry[plates].T
+        dx, dy = points[:, None, 0] - cx, points[:, None, 1] - cy
+        u, v = dx * ax + dy * ay, dx * fx + dy * fy - half_depth
+        du = np.maximum(np.abs(u) - half_width, 0.0)
+        dv = np.where(v < -2.0 * half_depth, -v, np.maximum(v, 0.0))
         return np.sqrt(du * du + dv * dv)
+
+    def may_be_near(self, points: np.ndarray, plates: np.ndarray, reach: float) -> np.ndarray:
+        """Mask [N] of the points [N, 3] that may lie within `reach` of one of the plates (M>0);
+        by either distance above, the others certainly do not (and NaN points are not near).
+
+        A bound from one circle on the floor around all the plates: cheap, to narrow a query
+        over everyone in a big store before measuring the few who may be close. Either
+        distance is at least the floor distance to the plate's rectangle, which is at least
+        the distance to its centre less its half-diagonal. (1e-6 m: a margin for rounding.)
+        """
+        cx, cy, _, _, _, _, _, half_width, half_depth, _ = self._geometry[plates].T
+        # any middle gives a bound; between the first and the last plate (a shelf's run of
+        # neighbours comes in order along it) keeps the circle small
+        mx, my = (cx[0] + cx[-1]) / 2, (cy[0] + cy[-1]) / 2
+        radius = (np.hypot(cx - mx, cy - my) + np.hypot(half_width, half_depth)).max()
+        return np.hypot(points[:, 0] - mx, points[:, 1] - my) < radius + reach + 1e-6
+
+    @cached_property
+    def _geometry(self) -> np.ndarray:
+        """[P, 10] per plate: centre xyz, along xy, facing xy, half width, half depth, room
+        above; the distances above gather a query's plates in one go (the (u, v) offsets are
+        written out rather than as an einsum, which cost more per call on small queries)."""
+        return np.column_stack([self.center, self.along, self.facing, self.half_width,
+                                self.half_depth, self.item_height])
 
 
 def _room_above(center: np.ndarray, gondola: np.ndarray) -> np.ndarray:

@@ -127,6 +127,10 @@ class People:
         return self._xyz[self._lo : self._hi, 6:9]
 
     @property
+    def _wrists(self) -> np.ndarray:  # left wrist xyz, right wrist xyz
+        return self._xyz[self._lo : self._hi, 3:9]
+
+    @property
     def _conf(self) -> np.ndarray:
         return self._xyz[self._lo : self._hi, 9]
 
@@ -202,12 +206,14 @@ class People:
         HAND_TOUCH_M of a wrist of the other (they did pass something, or at least touched
         hands).
         """
-        frames, frame = np.unique(tracks.t, return_inverse=True)
-        slot = np.floor(frames / ENCOUNTER_EVERY_S)
-        first = np.r_[True, slot[1:] != slot[:-1]]  # the first frame of each time slot
-        sampled = np.flatnonzero(first[frame])
-        order = sampled[np.argsort(frame[sampled], kind="stable")]
-        f = (np.cumsum(first) - 1)[frame[order]]
+        # rows come in time order: a slot's rows are consecutive, its first frame leads them
+        t = tracks.t
+        slot = np.floor(t / ENCOUNTER_EVERY_S)
+        new_slot = np.empty(len(t), dtype=bool)
+        new_slot[0], new_slot[1:] = True, slot[1:] != slot[:-1]
+        slot_of = np.cumsum(new_slot) - 1
+        order = np.flatnonzero(t == t[new_slot][slot_of])  # rows of each slot's first frame
+        f = slot_of[order]
         rank = np.arange(len(f)) - np.searchsorted(f, f, side="left")
         width = int(rank.max()) + 1 if len(rank) else 0
         if width < 2:
@@ -220,8 +226,8 @@ class People:
         head[f, rank] = tracks.head[order, :2]
         wrists[f, rank, 0] = tracks.lwrist[order]
         wrists[f, rank, 1] = tracks.rwrist[order]
-        upper = np.triu(np.ones((width, width), dtype=bool), k=1)
-        head_d = np.linalg.norm(head[:, :, None] - head[:, None, :], axis=3)
+        upper = np.arange(width)[:, None] < np.arange(width)[None, :]
+        head_d = _length(head[:, :, None] - head[:, None, :])
         close = (head_d < HANDOFF_M) & upper
         if not close.any():
             return
@@ -229,10 +235,10 @@ class People:
         for a, c in set(zip(ids[fi, i].tolist(), ids[fi, j].tolist(), strict=True)):
             self.encounters.add((min(a, c), max(a, c)))
         wi, wj = wrists[fi, i], wrists[fi, j]  # [pairs, 2 wrists, 3]
-        hand_d = np.linalg.norm(wi[:, :, None] - wj[:, None, :], axis=3)
+        hand_d = _length(wi[:, :, None] - wj[:, None, :])
         # a hand held out (not hanging at the side) is one that can pass something over
-        out_i = np.linalg.norm(wi[:, :, :2] - head[fi, i][:, None, :], axis=2) > HAND_OUT_M
-        out_j = np.linalg.norm(wj[:, :, :2] - head[fi, j][:, None, :], axis=2) > HAND_OUT_M
+        out_i = _length(wi[:, :, :2] - head[fi, i][:, None, :]) > HAND_OUT_M
+        out_j = _length(wj[:, :, :2] - head[fi, j][:, None, :]) > HAND_OUT_M
         held_out = out_i[:, :, None] | out_j[:, None, :]
         with np.errstate(invalid="ignore"):
             touch = ((hand_d < HAND_TOUCH_M) & held_out).reshape(len(fi), 4).any(axis=1)
@@ -249,23 +255,23 @@ class People:
         return (min(a, b), max(a, b)) in self.hand_contacts
 
     def _rows(self, t0: float, t1: float) -> slice:
-        return slice(int(np.searchsorted(self._t, t0)), int(np.searchsorted(self._t, t1, "right")))
+        t = self._t
+        return slice(int(t.searchsorted(t0)), int(t.searchsorted(t1, "right")))
 
     def hands_near(self, plates: np.ndarray, t: float) -> np.ndarray:
         """Per plate: may a hand be on it at time t? Unseen wrists count near if the head is."""
         rows = self._rows(t - 0.3, t)
         if rows.stop <= rows.start:
             return np.zeros(len(plates), dtype=bool)
-        lw, rw, head = self._lw[rows], self._rw[rows], self._head[rows]
-        wrists = np.concatenate([lw, rw])
-        seen = ~np.isnan(wrists[:, 0])
+        wrists = self._wrists[rows].reshape(-1, 3)  # every wrist, left and right
+        close = self.layout.may_be_near(wrists, plates, CONTACT_M)
         near = np.zeros(len(plates), dtype=bool)
-        if seen.any():
-            d = self.layout.distance_to_plates(wrists[seen], plates)
+        if close.any():
+            d = self.layout.distance_to_plates(wrists[close], plates)
             near |= (d < CONTACT_M).any(axis=0)
-        blind = np.isnan(lw[:, 0]) & np.isnan(rw[:, 0])
+        blind = np.isnan(self._lw[rows][:, 0]) & np.isnan(self._rw[rows][:, 0])
         if blind.any():
-            d = self.layout.floor_distance_to_front(head[blind], plates)
+            d = self.layout.floor_distance_to_front(self._head[rows][blind], plates)
             near |= (d < 0.5 * REACH_M).any(axis=0)
         return near | self._hidden_on_plates(plates, t)
 
@@ -289,7 +295,11 @@ class People:
             seen = np.flatnonzero(~hidden & theirs[tid])
             if len(seen) == 0:
                 continue
-            on = self.layout.distance_to_plates(wrist[seen], plates) < CONTACT_M
+            close = self.layout.may_be_near(wrist[seen], plates, CONTACT_M)
+            if not close.any():
+                continue
+            on = np.zeros((len(seen), len(plates)), dtype=bool)
+            on[close] = self.layout.distance_to_plates(wrist[seen[close]], plates) < CONTACT_M
             touching = on.any(axis=1)
             if not touching.any():
                 continue
@@ -325,11 +335,9 @@ class People:
         if len(tid) == 0:
             return Attribution(np.empty(0, dtype=np.int64), np.empty(0), [])
         head_d = head_d[near]
-        lw, rw = self._lw[rows][near], self._rw[rows][near]
         ids, inv = np.unique(tid, return_inverse=True)
         k = len(ids)
-        lw_d = self.layout.distance_to_plates(lw, plates)[:, 0]
-        rw_d = self.layout.distance_to_plates(rw, plates)[:, 0]
+        lw_d, rw_d = (d[:, 0] for d in self._wrist_distances(self._wrists[rows][near], plates))
         wrist_d = np.fmin(lw_d, rw_d)
         blind = np.isnan(lw_d) | np.isnan(rw_d)
         conf = self._conf[rows][near]
@@ -401,25 +409,34 @@ class People:
         head_ll = np.where(n_blind > 0, ll_head, -np.inf)
         return Attribution(ids.astype(np.int64), loglik, evidence, contact, hand_d, head_ll)
 
+    def _wrist_distances(self, wrists: np.ndarray, plates: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Distances [N, M] of the left and of the right wrists of buffer rows `wrists` [N, 6]
+        to the plates, in one query (its cost is mostly per call)."""
+        d = self.layout.distance_to_plates(wrists.reshape(-1, 3), plates)
+        d = d.reshape(len(wrists), 2, len(plates))
+        return d[:, 0], d[:, 1]
+
     def contact_gaps(self, plates: np.ndarray, t0: float, t1: float) -> list[tuple[float, float]]:
         """Spans inside [t0, t1], between two hand contacts, when no hand could have been on
         any of `plates` (a plate and the neighbours that press on it through the shelf): no seen
         wrist within CONTACT_M and no unseen wrist of someone within reach. Between contacts
         the plate carries only its load, so its level can be read."""
         rows = self._rows(t0, t1)
-        head_d = self.layout.floor_distance_to_front(self._head[rows], plates).min(axis=1)
+        head = self._head[rows]
+        close = np.flatnonzero(self.layout.may_be_near(head, plates, NEAR_M))
+        head_d = self.layout.floor_distance_to_front(head[close], plates).min(axis=1)
         near = head_d < NEAR_M
         if not near.any():
             return []
-        t = self._t[rows][near]
-        lw_d = self.layout.distance_to_plates(self._lw[rows][near], plates).min(axis=1)
-        rw_d = self.layout.distance_to_plates(self._rw[rows][near], plates).min(axis=1)
+        t = self._t[rows][close[near]]
+        lw_d, rw_d = (d.min(axis=1)
+                      for d in self._wrist_distances(self._wrists[rows][close[near]], plates))
         touching = (lw_d < CONTACT_M + GAP_MARGIN_M) | (rw_d < CONTACT_M + GAP_MARGIN_M)
         unseen = (np.isnan(lw_d) | np.isnan(rw_d)) & (head_d[near] < REACH_M)
-        frames, inv = np.unique(t, return_inverse=True)
-        contact = np.zeros(len(frames), dtype=bool)
-        np.logical_or.at(contact, inv, touching | unseen)
-        hit = frames[contact]
+        # frames with a hand maybe on a plate, in time order (one frame may repeat, per person:
+        # a zero step, never a gap)
+        hit = t[touching | unseen]
         if len(hit) < 2:
             return []
         wide = np.flatnonzero(np.diff(hit) >= MIN_GAP_S)
@@ -429,8 +446,7 @@ class People:
         """Per person, the first and last time in [t0, t1] a seen wrist was on the plate."""
         rows = self._rows(t0, t1)
         plates = np.array([plate])
-        lw_d = self.layout.distance_to_plates(self._lw[rows], plates)[:, 0]
-        rw_d = self.layout.distance_to_plates(self._rw[rows], plates)[:, 0]
+        lw_d, rw_d = (d[:, 0] for d in self._wrist_distances(self._wrists[rows], plates))
         on = (lw_d < CONTACT_M + GAP_MARGIN_M) | (rw_d < CONTACT_M + GAP_MARGIN_M)
         spans: dict[int, tuple[float, float]] = {}
         for tid, t in zip(self._tid[rows][on].tolist(), self._t[rows][on].tolist(), strict=True):
@@ -459,11 +475,20 @@ class People:
         head_d = self.layout.floor_distance_to_front(self._head[rows][mine], plates)[:, 0]
         if not (head_d < NEAR_M).any():
             return False
-        lw_d = self.layout.distance_to_plates(self._lw[rows][mine], plates)[:, 0]
-        rw_d = self.layout.distance_to_plates(self._rw[rows][mine], plates)[:, 0]
+        lw_d, rw_d = (d[:, 0] for d in self._wrist_distances(self._wrists[rows][mine], plates))
         reached = (lw_d < REACHED_M) | (rw_d < REACHED_M)
         unseen = (np.isnan(lw_d) | np.isnan(rw_d)) & (head_d < REACH_M)
         return bool((reached | unseen).any())
+
+
+def _length(v: np.ndarray) -> np.ndarray:
+    """Euclidean length along the last axis (2 or 3 coordinates), summed in the order
+    np.linalg.norm sums them, without the cost of reducing a short axis."""
+    sq = v * v
+    total = sq[..., 0] + sq[..., 1]
+    if v.shape[-1] == 3:
+        total += sq[..., 2]
+    return np.sqrt(total)
 
 
 def _group_median(x: np.ndarray, group: np.ndarray, k: int) -> np.ndarray:

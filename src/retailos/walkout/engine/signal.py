@@ -173,8 +173,8 @@ class LoadChangeDetector:
         with np.errstate(invalid="ignore"):
             away = np.abs(means - self.level) > start_thr
         active = self.disturbed | away.any(axis=0)
+        self._update_noise(diffs, ~active)
         quiet = np.flatnonzero(~active)
-        self._update_noise(diffs[:, quiet], quiet)
         self._track_drift(means[:, quiet], quiet)
         act = np.flatnonzero(active)
         changes: list[LoadChange] = []
@@ -236,8 +236,8 @@ class LoadChangeDetector:
     def _successive_differences(self, means: np.ndarray) -> np.ndarray:
         series = np.concatenate([self._last_mean[None, :], means])
         diffs = np.diff(series, axis=0)
-        last_valid = _last_valid(means)
-        self._last_mean = np.where(np.isnan(last_valid), self._last_mean, last_valid)
+        for row in means:  # each plate's latest valid mean
+            self._last_mean = np.where(np.isnan(row), self._last_mean, row)
         return diffs
 
     def _start_noise(self, diffs: np.ndarray) -> None:
@@ -257,19 +257,19 @@ class LoadChangeDetector:
             med = np.median(self._start_buf[ready], axis=1)
             self.var[ready] = (1.4826 * med) ** 2 / 2
 
-    def _update_noise(self, diffs: np.ndarray, plates: np.ndarray) -> None:
-        """Online block-mean noise from successive differences on plates that stayed quiet."""
-        var = self.var[plates]
-        known = ~np.isnan(var)
-        if not known.any():
+    def _update_noise(self, diffs: np.ndarray, quiet: np.ndarray) -> None:
+        """Online block-mean noise from successive differences on plates that stayed quiet
+        (a mask): worked out for every plate, as most are quiet, and kept for those."""
+        var = self.var
+        keep = quiet & ~np.isnan(var)
+        if not keep.any():
             return
-        plates, var, diffs = plates[known], var[known], diffs[:, known]
         sq = np.minimum(diffs * diffs, 25.0 * var)
         ok = ~np.isnan(sq)
-        n_ok = ok.sum(axis=0)
+        n_ok = np.count_nonzero(ok, axis=0)
         mean_sq = np.where(ok, sq, 0.0).sum(axis=0) / np.maximum(n_ok, 1)
         weight = -np.expm1(n_ok * np.log1p(-self.noise_beta))
-        self.var[plates] = (1 - weight) * var + weight * mean_sq / 2
+        np.copyto(var, (1 - weight) * var + weight * mean_sq / 2, where=keep)
 
     def _track_drift(self, means: np.ndarray, plates: np.ndarray) -> None:
         """Exponential moving average of each quiet plate's block means, in closed form."""
@@ -395,7 +395,3 @@ def _first_valid(x: np.ndarray) -> np.ndarray:
     idx = np.argmax(ok, axis=0)
     out = x[idx, np.arange(x.shape[1])]
     return np.where(ok.any(axis=0), out, np.nan)
-
-
-def _last_valid(x: np.ndarray) -> np.ndarray:
-    return _first_valid(x[::-1])
