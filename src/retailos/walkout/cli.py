@@ -330,10 +330,11 @@ def _write_benchmarks(path: Path, runs: list[dict[str, Any]], minutes: float) ->
         "staff restocking, long holds, knocks, multi-unit picks, hidden wrists, lost samples, "
         "drift); **bigstore** about 2,000 plates and 20 shoppers at once. Targets: F1 >= 0.99 "
         "on standard and crowded, >= 0.97 on adversarial, every receipt within 1 s of the exit. "
-        "**calm**, **busy** and **tricky** come from a second generator (`retailos.sim.second`), "
-        "written from the recording spec alone with its own physics, rates (40-80 Hz plates, "
-        "10-30 fps tracks) and shoppers: they show whether the engine holds on recordings it "
-        "was not built against.",
+        "The other suites come from three more generators, each written from the recording "
+        "spec alone with its own physics, rates and shoppers (decision 0011): **calm**, "
+        "**busy**, **tricky** (`retailos.sim.second`), **morning**, **rush**, **chaos** "
+        "(`retailos.sim.third`), **weekday**, **lunch**, **saturday** (`retailos.sim.fourth`). "
+        "They show whether the engine holds on recordings it was not built against.",
         "",
         "![F1 per suite](img/walkout-f1.png)",
         "![Receipt latency](img/walkout-latency.png)",
