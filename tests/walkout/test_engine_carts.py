@@ -73,6 +73,28 @@ def test_a_handed_off_unit_put_back_by_the_receiver_comes_off_the_pickers_accoun
     assert items(receipts, "a2") == {}
 
 
+def test_a_put_resolved_late_is_no_hand_off_from_someone_met_only_after_it() -> None:
+    # a2 leaves a cola-weight unit on the chips plate while a1, who holds a cola, is across the
+    # aisle; a1 walks over only later. The put waits for a3's hand on the next plate to let go
+    # and is resolved after a1 and a2 met: a meeting after the put cannot have handed its unit.
+    s = scene()
+    s.person(1, "a1", 1.0, 35.0, x=0.2)
+    s.person(2, "a2", 1.0, 36.0, x=1.4)
+    s.person(3, "a3", 1.0, 36.0, x=0.9)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -368.0)
+    s.reach(3, 1, 2, 6.4, 12.2)
+    s.step(1, 2, 12.0, -500.0, touch_s=5.6, hold_g=150.0)
+    s.reach(2, 1, 3, 7.0, 8.2, hand="l")
+    s.step(1, 3, 8.0, +368.0)
+    s.move(1, 9.5, 1.1)
+    s.move(1, 11.0, 0.2)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}
+    assert items(receipts, "a3") == {"water": 1}
+
+
 def test_a_handed_off_unit_carried_out_by_the_receiver_is_charged_to_the_picker() -> None:
     s = scene()
     s.person(1, "a1", 1.0, 35.0, x=0.2)
