@@ -95,6 +95,21 @@ def test_a_put_resolved_late_is_no_hand_off_from_someone_met_only_after_it() -> 
     assert items(receipts, "a3") == {"water": 1}
 
 
+def test_a_load_rested_by_someone_met_waits_for_its_return_when_the_account_leaves() -> None:
+    # a1 takes two colas; a2, who stood next to a1, leans about as much on the water plate and
+    # lifts it after a1 has left. a1's exit does not turn a2's lean into a put of a1's colas.
+    s = scene()
+    s.person(1, "a1", 1.0, 22.0, x=0.6)
+    s.person(2, "a2", 1.0, 38.0, x=1.2)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -736.0)
+    s.reach(2, 1, 2, 19.6, 28.4, short_m=0.2)  # the forearm on the shelf, the wrist short of it
+    s.step(1, 2, 28.0, 0.0, touch_s=8.0, hold_g=739.0, shake_g=0.0)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {"cola": 2}
+    assert items(receipts, "a2") == {}
+
+
 def test_a_handed_off_unit_carried_out_by_the_receiver_is_charged_to_the_picker() -> None:
     s = scene()
     s.person(1, "a1", 1.0, 35.0, x=0.2)

@@ -1125,9 +1125,12 @@ class Engine:
         for account_id, exit_t in list(self._waiting.items()):
             if exit_t <= t and self._rises and account_id not in self._rises_released:
                 self._rises_released.add(account_id)
-                # a shopper who has left cannot take back a load they rested on a shelf; and a
-                # unit they handed over may be what a rise put down
-                for rise in self._release_rises(t, self._with_met(account_id)):
+                # a shopper who has left cannot take back a load they rested on a shelf; anyone
+                # else still can, so their rises keep waiting for a return (released here, a lean
+                # by someone they met read as a put of this account's units). A unit they handed
+                # over that such a rise put down stays on this receipt, as for a put after it.
+                members = set(self.people.accounts[account_id].members)
+                for rise in self._release_rises(t, members):
                     self._on_change(rise, t, hold=False)
             if exit_t <= t and not self._blocked(self.people.accounts[account_id], t):
                 issued.append(self._receipt(account_id, exit_t, t))
