@@ -40,8 +40,8 @@ from retailos.walkout.recording import Chunk
 
 DECISIONS_KEPT = 10_000
 WEIGHT_FITS_KEPT = 64  # a change's catalogue fit is reused while it is being explained
-RECEIPT_DEADLINE_S = 0.9  # issue a receipt this long after the exit even if events are open
-RECEIPT_SLACK_S = 0.1  # ... and at the latest this long after that
+RECEIPT_DEADLINE_S = 0.8  # issue a receipt this long after the exit even if events are open
+RECEIPT_SLACK_S = 0.1  # ... and at the latest this long after that (0.9 s: a margin under 1 s)
 PUT_WAIT_S = 5.0  # longest a put waits for picks on the same shelf to settle
 SAME_GROUP_M = 1.0  # plates of one shelf closer than this can exchange a unit in one move
 ATTRIBUTION_LEAD_S = 0.5  # the hand arrives a little before the load starts to change
