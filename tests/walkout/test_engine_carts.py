@@ -73,6 +73,43 @@ def test_a_handed_off_unit_put_back_by_the_receiver_comes_off_the_pickers_accoun
     assert items(receipts, "a2") == {}
 
 
+def test_a_put_resolved_late_is_no_hand_off_from_someone_met_only_after_it() -> None:
+    # a2 leaves a cola-weight unit on the chips plate while a1, who holds a cola, is across the
+    # aisle; a1 walks over only later. The put waits for a3's hand on the next plate to let go
+    # and is resolved after a1 and a2 met: a meeting after the put cannot have handed its unit.
+    s = scene()
+    s.person(1, "a1", 1.0, 35.0, x=0.2)
+    s.person(2, "a2", 1.0, 36.0, x=1.4)
+    s.person(3, "a3", 1.0, 36.0, x=0.9)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -368.0)
+    s.reach(3, 1, 2, 6.4, 12.2)
+    s.step(1, 2, 12.0, -500.0, touch_s=5.6, hold_g=150.0)
+    s.reach(2, 1, 3, 7.0, 8.2, hand="l")
+    s.step(1, 3, 8.0, +368.0)
+    s.move(1, 9.5, 1.1)
+    s.move(1, 11.0, 0.2)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}
+    assert items(receipts, "a3") == {"water": 1}
+
+
+def test_a_load_rested_by_someone_met_waits_for_its_return_when_the_account_leaves() -> None:
+    # a1 takes two colas; a2, who stood next to a1, leans about as much on the water plate and
+    # lifts it after a1 has left. a1's exit does not turn a2's lean into a put of a1's colas.
+    s = scene()
+    s.person(1, "a1", 1.0, 22.0, x=0.6)
+    s.person(2, "a2", 1.0, 38.0, x=1.2)
+    s.reach(1, 1, 0, 4.0, 5.2)
+    s.step(1, 0, 5.0, -736.0)
+    s.reach(2, 1, 2, 19.6, 28.4, short_m=0.2)  # the forearm on the shelf, the wrist short of it
+    s.step(1, 2, 28.0, 0.0, touch_s=8.0, hold_g=739.0, shake_g=0.0)
+    _, receipts = run(s.recording())
+    assert items(receipts, "a1") == {"cola": 2}
+    assert items(receipts, "a2") == {}
+
+
 def test_a_handed_off_unit_carried_out_by_the_receiver_is_charged_to_the_picker() -> None:
     s = scene()
     s.person(1, "a1", 1.0, 35.0, x=0.2)
@@ -136,6 +173,26 @@ def test_receipts_are_issued_within_a_second_of_the_last_exit(chunk_s: float) ->
     assert items(receipts, "a2") == {"chips": 1}
 
 
+@pytest.mark.parametrize("chunk_s", [0.1, 0.5])
+def test_a_receipt_held_by_a_plate_that_never_settles_leaves_with_a_margin(chunk_s: float) -> None:
+    # a1 reached into the water plate, where a2's hand still rests when a1 leaves: a1's receipt
+    # waits for that plate until its deadline, which leaves a tenth of a second under the 1 s
+    # limit whatever the exit's time within a chunk.
+    latencies = []
+    for k in range(10):
+        exit_t = 9.0 + 0.047 * k
+        s = scene()
+        s.person(1, "a1", 1.0, exit_t, x=0.6)
+        s.person(2, "a2", 1.0, 30.0, x=1.2)
+        s.reach(1, 1, 2, 7.0, 7.8)
+        s.reach(2, 1, 2, 7.9, 20.2)
+        s.step(1, 2, 20.0, -500.0, touch_s=12.0, hold_g=120.0)
+        _, receipts = run(s.recording(), seconds=chunk_s)
+        (receipt,) = [r for r in receipts if r["account_id"] == "a1"]
+        latencies.append(receipt["emitted_t"] - receipt["exit_t"])
+    assert max(latencies) <= 0.9 + 1e-9
+
+
 def test_seconds_without_any_weight_rows_are_carried_through() -> None:
     s = scene()
     s.person(1, "a1", 1.0, 30.0, x=0.2)
@@ -164,7 +221,9 @@ def test_a_change_still_settling_when_the_stream_ends_is_charged_at_finish() -> 
     s.person(1, "a1", 1.0, 12.0, x=0.2)
     s.reach(1, 1, 0, 9.0, 9.75)
     s.step(1, 0, 9.7, -368.0, touch_s=0.5)
-    _, receipts = run(s.recording())
+    # in half-second chunks the stream ends before the receipt's deadline (in one-second
+    # chunks it would be due at 13.0 s, and leaves at the last chunk's end instead)
+    _, receipts = run(s.recording(), seconds=0.5)
     assert items(receipts, "a1") == {"cola": 1}
 
 

@@ -139,3 +139,18 @@ def test_a_settled_level_takes_as_long_to_confirm_at_any_sample_rate(rate: float
     (change,) = changes
     assert change.delta_g == pytest.approx(-368.0, abs=1.0)
     assert change.t_close - change.t_settle == pytest.approx(0.4, abs=0.05)
+
+
+def test_a_plate_whose_first_readings_tie_still_learns_its_noise_and_settles() -> None:
+    # A quantised plate can read the same block means for its first second, so its first
+    # noise estimate is 0; the estimate must still grow to the real noise, or the plate never
+    # counts as settled again after its load changes.
+    rng = np.random.default_rng(5)
+    w = np.round(signal(40, plates=1, noise=0.0) + rng.normal(0, 3.0, (2400, 1)))
+    w[: int(1.5 * RATE), 0] = w[0, 0]
+    touch(w, 0, 20.0, 0.8)
+    w[int(20 * RATE):, 0] -= 402.0
+    changes = detect(w)
+    assert [c.plate for c in changes] == [0]
+    assert changes[0].delta_g == pytest.approx(-402.0, abs=1.5)
+    assert changes[0].t_close < 21.5

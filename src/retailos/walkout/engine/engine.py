@@ -40,8 +40,8 @@ from retailos.walkout.recording import Chunk
 
 DECISIONS_KEPT = 10_000
 WEIGHT_FITS_KEPT = 64  # a change's catalogue fit is reused while it is being explained
-RECEIPT_DEADLINE_S = 0.9  # issue a receipt this long after the exit even if events are open
-RECEIPT_SLACK_S = 0.1  # ... and at the latest this long after that
+RECEIPT_DEADLINE_S = 0.8  # issue a receipt this long after the exit even if events are open
+RECEIPT_SLACK_S = 0.1  # ... and at the latest this long after that (0.9 s: a margin under 1 s)
 PUT_WAIT_S = 5.0  # longest a put waits for picks on the same shelf to settle
 SAME_GROUP_M = 1.0  # plates of one shelf closer than this can exchange a unit in one move
 ATTRIBUTION_LEAD_S = 0.5  # the hand arrives a little before the load starts to change
@@ -519,7 +519,7 @@ class Engine:
                 if kind == "pick":
                     self._apply_pick(p, s_, n_, tid_)
                 else:
-                    self._apply_put(p, s_, n_, tid_)
+                    self._apply_put(p, s_, n_, tid_, by=change.t_start)
             return
         if d.kind != "units":
             return
@@ -531,7 +531,7 @@ class Engine:
                 self._apply_pick(p, sku, share, share_tid,
                                  (reading[0] * frac, reading[1] * frac**2))
         else:
-            self._apply_put(p, sku, d.count, tid, reading)
+            self._apply_put(p, sku, d.count, tid, reading, change.t_start)
 
     def _weight_fit(self, change: LoadChange) -> np.ndarray:
         """weight_loglik of the change against the whole catalogue, [S, N]: N = MAX_UNITS for
@@ -822,6 +822,7 @@ class Engine:
         and a unit put back weighs what it weighed then.
         """
         lay = self.layout
+        by = change.t_start if change is not None else np.inf
         n_units = np.arange(1, MAX_RESTOCK_UNITS + 1)
         planned = lay.planogram[plate, skus].astype(np.float64)
         restock = lay.planogram[plate] + (self.stock[plate] > 0) + 0.01
@@ -838,7 +839,7 @@ class Engine:
             if person is None or person.role != "shopper":
                 lp = restock_lp[:, None] - RESTOCK_UNIT_PENALTY * (n_units[None, :] - 1)
             else:
-                holding = self._holding_weights(person.account_id, tid, accounts)
+                holding = self._holding_weights(person.account_id, tid, accounts, by)
                 # per unit: all of their own account's units may be in their hands, but a
                 # hand-off passes a unit or so, not everything another account took
                 mine = np.array([a == person.account_id for a in accounts], dtype=bool)
@@ -968,18 +969,21 @@ class Engine:
         out[where[starts]] = np.where(held, fit - catalogue, 0.0)
         return out
 
-    def _holding_weights(self, account_id: str, tid: int, accounts: list[str]) -> np.ndarray:
+    def _holding_weights(self, account_id: str, tid: int, accounts: list[str],
+                         by: float = np.inf) -> np.ndarray:
         """How likely this person is to hold each account's units: their own for certain,
-        those of people they came close to (a hand-off) somewhat, anyone else's barely."""
+        those of people they came close to (a hand-off) somewhat, anyone else's barely. Only
+        what had happened `by` then counts: a put resolved late is no hand-off of a later
+        meeting."""
         weights = np.empty(len(accounts))
         for i, other in enumerate(accounts):
             if other == account_id:
                 weights[i] = 1.0
                 continue
             members = self.people.accounts[other].members
-            if any(self.people.touched_hands(tid, m) for m in members):
+            if any(self.people.touched_hands(tid, m, by) for m in members):
                 weights[i] = HANDED_WEIGHT
-            elif any(self.people.met(tid, m) for m in members):
+            elif any(self.people.met(tid, m, by) for m in members):
                 weights[i] = MET_WEIGHT
             else:
                 weights[i] = STRANGER_WEIGHT
@@ -1035,14 +1039,14 @@ class Engine:
             groups = [h for h in groups if h[3] > 0]
 
     def _whose_unit(self, account: str, tid: int, sku: int, count: int,
-                    reading: tuple[float, float], plate: int) -> str | None:  # fmt: skip
+                    reading: tuple[float, float], plate: int, by: float) -> str | None:  # fmt: skip
         """The open account whose units of sku this person most likely put back: how likely
         they are to hold that account's units, times how well the units it holds match."""
         accounts = [a for a, cart in self.carts.items()
                     if a not in self._issued and cart[sku] >= count]
         if not accounts:
             return None
-        weights = self._holding_weights(account, tid, accounts)
+        weights = self._holding_weights(account, tid, accounts, by)
         best, best_score = None, -np.inf
         for a, h in zip(accounts, weights, strict=True):
             groups = [g for g in self.held_units.get(a, {}).get(sku, []) if g[3] >= count]
@@ -1063,8 +1067,9 @@ class Engine:
 
     def _apply_put(
         self, plate: int, sku: int, count: int, tid: int | None,
-        reading: tuple[float, float] | None = None,
+        reading: tuple[float, float] | None = None, by: float = np.inf,
     ) -> None:
+        """`by`: when the units were put down (hand-offs after that do not count)."""
         self.stock[plate, sku] += count
         account = self._account_of(tid)
         if account is None or tid is None:
@@ -1072,7 +1077,7 @@ class Engine:
         left = count
         own = self.carts[account]
         if reading is not None:
-            holder = self._whose_unit(account, tid, sku, count, reading, plate)
+            holder = self._whose_unit(account, tid, sku, count, reading, plate, by)
             if holder is not None and holder != account:
                 self.carts[holder][sku] -= count
                 self._drop_units(holder, sku, count, reading, plate)
@@ -1085,7 +1090,7 @@ class Engine:
             return
         others = [a for a, cart in self.carts.items()
                   if a != account and a not in self._issued and cart[sku] > 0]
-        weights = self._holding_weights(account, tid, others)
+        weights = self._holding_weights(account, tid, others, by)
         # a unit handed over comes off the picker's account: prefer accounts whose people
         # touched hands with this person, then those they came close to; units pass only
         # between people who came close, so a stranger's units stay on their account
@@ -1120,9 +1125,12 @@ class Engine:
         for account_id, exit_t in list(self._waiting.items()):
             if exit_t <= t and self._rises and account_id not in self._rises_released:
                 self._rises_released.add(account_id)
-                # a shopper who has left cannot take back a load they rested on a shelf; and a
-                # unit they handed over may be what a rise put down
-                for rise in self._release_rises(t, self._with_met(account_id)):
+                # a shopper who has left cannot take back a load they rested on a shelf; anyone
+                # else still can, so their rises keep waiting for a return (released here, a lean
+                # by someone they met read as a put of this account's units). A unit they handed
+                # over that such a rise put down stays on this receipt, as for a put after it.
+                members = set(self.people.accounts[account_id].members)
+                for rise in self._release_rises(t, members):
                     self._on_change(rise, t, hold=False)
             if exit_t <= t and not self._blocked(self.people.accounts[account_id], t):
                 issued.append(self._receipt(account_id, exit_t, t))

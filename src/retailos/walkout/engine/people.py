@@ -88,8 +88,10 @@ class People:
         self.layout = layout
         self.persons: dict[int, Person] = {}
         self.accounts: dict[str, Account] = {}
-        self.encounters: set[tuple[int, int]] = set()
-        self.hand_contacts: set[tuple[int, int]] = set()
+        # pair of track ids (smaller first) -> the first time their heads came close / their
+        # hands met, so an event resolved late asks only what was true at its own time
+        self.encounters: dict[tuple[int, int], float] = {}
+        self.hand_contacts: dict[tuple[int, int], float] = {}
         self._cap = 0
         self._lo = 0  # rows before _lo have aged out
         self._hi = 0
@@ -223,6 +225,8 @@ class People:
         head = np.full((n, width, 2), np.nan)
         wrists = np.full((n, width, 2, 3), np.nan)
         ids[f, rank] = tracks.track_id[order]
+        when = np.empty(n)
+        when[f] = tracks.t[order]
         head[f, rank] = tracks.head[order, :2]
         wrists[f, rank, 0] = tracks.lwrist[order]
         wrists[f, rank, 1] = tracks.rwrist[order]
@@ -232,8 +236,7 @@ class People:
         if not close.any():
             return
         fi, i, j = np.nonzero(close)
-        for a, c in set(zip(ids[fi, i].tolist(), ids[fi, j].tolist(), strict=True)):
-            self.encounters.add((min(a, c), max(a, c)))
+        _first_times(self.encounters, ids[fi, i], ids[fi, j], when[fi])
         wi, wj = wrists[fi, i], wrists[fi, j]  # [pairs, 2 wrists, 3]
         hand_d = _length(wi[:, :, None] - wj[:, None, :])
         # a hand held out (not hanging at the side) is one that can pass something over
@@ -242,17 +245,18 @@ class People:
         held_out = out_i[:, :, None] | out_j[:, None, :]
         with np.errstate(invalid="ignore"):
             touch = ((hand_d < HAND_TOUCH_M) & held_out).reshape(len(fi), 4).any(axis=1)
-        for a, c in set(zip(ids[fi[touch], i[touch]].tolist(), ids[fi[touch], j[touch]].tolist(),
-                            strict=True)):
-            self.hand_contacts.add((min(a, c), max(a, c)))
+        _first_times(self.hand_contacts, ids[fi[touch], i[touch]], ids[fi[touch], j[touch]],
+                     when[fi[touch]])
 
     # ---- queries ------------------------------------------------------------------------
 
-    def met(self, a: int, b: int) -> bool:
-        return (min(a, b), max(a, b)) in self.encounters
+    def met(self, a: int, b: int, by: float = np.inf) -> bool:
+        """Had their heads come close by time `by`?"""
+        return self.encounters.get((min(a, b), max(a, b)), np.nan) <= by
 
-    def touched_hands(self, a: int, b: int) -> bool:
-        return (min(a, b), max(a, b)) in self.hand_contacts
+    def touched_hands(self, a: int, b: int, by: float = np.inf) -> bool:
+        """Had their hands met by time `by`?"""
+        return self.hand_contacts.get((min(a, b), max(a, b)), np.nan) <= by
 
     def _rows(self, t0: float, t1: float) -> slice:
         t = self._t
@@ -479,6 +483,16 @@ class People:
         reached = (lw_d < REACHED_M) | (rw_d < REACHED_M)
         unseen = (np.isnan(lw_d) | np.isnan(rw_d)) & (head_d < REACH_M)
         return bool((reached | unseen).any())
+
+
+def _first_times(seen: dict[tuple[int, int], float], a: np.ndarray, b: np.ndarray,
+                 t: np.ndarray) -> None:
+    """Add each pair's earliest time in `t` to `seen`, unless it is already there."""
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    _, first = np.unique(lo * (int(hi.max(initial=0)) + 1) + hi, return_index=True)
+    for x, y, when in zip(lo[first].tolist(), hi[first].tolist(), t[first].tolist(),
+                          strict=True):
+        seen.setdefault((x, y), when)
 
 
 def _length(v: np.ndarray) -> np.ndarray:

@@ -264,7 +264,9 @@ class LoadChangeDetector:
         keep = quiet & ~np.isnan(var)
         if not keep.any():
             return
-        sq = np.minimum(diffs * diffs, 25.0 * var)
+        # clipped relative to at least the floor: an estimate of 0 (a quantised plate whose
+        # first block means tied) must still be able to grow
+        sq = np.minimum(diffs * diffs, 25.0 * np.maximum(var, MIN_SIGMA_G**2))
         ok = ~np.isnan(sq)
         n_ok = np.count_nonzero(ok, axis=0)
         mean_sq = np.where(ok, sq, 0.0).sum(axis=0) / np.maximum(n_ok, 1)
