@@ -45,14 +45,11 @@ def write_pending(session: Session) -> None:
     """Write the events published in `session` and not flushed yet, now, in one INSERT past the
     unit of work (see `db.insert_rows`): for a request that publishes several events and has
     nothing else for the ORM to flush with them."""
-    pending = sorted((x for x in session.new if isinstance(x, OutboxEvent)), key=_event_id)
+    pending = sorted((x for x in session.new if isinstance(x, OutboxEvent)),
+                     key=lambda event: event.id)
     for event in pending:
         session.expunge(event)
     insert_rows(session, pending)
-
-
-def _event_id(event: OutboxEvent) -> str:
-    return event.id
 
 
 def undispatched(session: Session, limit: int = 100) -> list[OutboxEvent]:
