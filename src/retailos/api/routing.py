@@ -15,10 +15,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from retailos.api import deps
 from retailos.core import idempotency
+from retailos.core.db import insert_rows
 from retailos.core.idempotency import IdempotencyRecord
 
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -44,16 +46,9 @@ def _commit(request: Request, response: Response) -> Response | None:
     if session is None:
         return None
     pending = getattr(request.state, "idempotency", None)
-    if pending is not None:
-        key, fingerprint = pending
-        content_type = response.headers.get("content-type", "application/json")
-        session.add(IdempotencyRecord(
-            tenant_id=deps.principal(request).tenant_id, key=key, method=request.method,
-            path=request.url.path, request_hash=fingerprint, status_code=response.status_code,
-            content_type=content_type, created_at=deps.clock(request).now(),
-            body=idempotency.storable_body(bytes(response.body), content_type),
-        ))
     try:
+        if pending is not None:
+            _record(request, response, session, *pending)
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -65,6 +60,20 @@ def _commit(request: Request, response: Response) -> Response | None:
             raise
         return _replay(record)
     return None
+
+
+def _record(
+    request: Request, response: Response, session: Session, key: str, fingerprint: str
+) -> None:
+    """Store the response for replays of the key: one INSERT, past the unit of work, which
+    then has nothing left to flush at the commit."""
+    content_type = response.headers.get("content-type", "application/json")
+    insert_rows(session, [IdempotencyRecord(
+        tenant_id=deps.principal(request).tenant_id, key=key, method=request.method,
+        path=request.url.path, request_hash=fingerprint, status_code=response.status_code,
+        content_type=content_type, created_at=deps.clock(request).now(),
+        body=idempotency.storable_body(bytes(response.body), content_type),
+    )])
 
 
 def _end(request: Request) -> None:

@@ -64,8 +64,8 @@ def find(session: Session, tenant_id: str, key: str, fingerprint: str) -> Idempo
 def storable_body(body: bytes, content_type: str) -> str:
     """The response body to keep for replays, with secrets shown once replaced by a marker."""
     text = body.decode()
-    if "json" not in content_type:
-        return text
+    if "json" not in content_type or not any(f'"{name}"' in text for name in SECRET_FIELDS):
+        return text  # nothing that could be a secret field: the body as it was sent
     try:
         doc = json.loads(text)
     except ValueError:

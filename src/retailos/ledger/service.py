@@ -4,6 +4,8 @@
 as the business change that caused it. The touched accounts are row-locked in id order, then
 their running balances move in one guarded atomic `UPDATE ... SET balance = balance + CASE ...`
 (never read-modify-write): concurrent postings queue on shared accounts and cannot deadlock.
+The entry and its lines are written at once, an INSERT each, past the ORM's unit of work: the
+entry `post` returns is not in the session (it is never changed anyway).
 
 Each account is SHARDS rows, its balance their sum. An entry posts to the shard its ref picks,
 so postings of different orders rarely queue on one row: the operator's accounts, which every
@@ -23,7 +25,7 @@ from sqlalchemy import Select, Table, case, func, select, tuple_, update
 from sqlalchemy.orm import Session, aliased
 
 from retailos.core.clock import Clock
-from retailos.core.db import upsert_insert
+from retailos.core.db import insert_rows, upsert_insert
 from retailos.core.errors import Conflict, InvalidInput, NotFound
 from retailos.core.ids import new_id
 from retailos.core.money import Money
@@ -172,17 +174,14 @@ def _post(
         id=new_id("jrn"), tenant_id=tenant_id, ref=ref, kind=kind, memo=memo[:500],
         currency=currency, created_at=clock.now(), reverses_id=reverses_id,
     )
-    session.add(entry)
-    session.flush()
-    session.add_all([
+    insert_rows(session, [entry, *(
         JournalLine(
             entry_id=entry.id, line_no=n, tenant_id=line.owner_tenant_id,
             account_id=account_ids[(line.owner_tenant_id, line.account)], account=line.account,
             currency=currency, amount=line.amount.amount,
         )
         for n, line in enumerate(lines, start=1)
-    ])
-    session.flush()
+    )])
     return entry
 
 

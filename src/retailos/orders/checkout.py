@@ -43,8 +43,9 @@ from sqlalchemy.orm import Session
 from retailos.billing import service as billing
 from retailos.catalog import service as catalog
 from retailos.catalog.service import SaleableVariant
+from retailos.core import outbox
 from retailos.core.clock import Clock
-from retailos.core.db import autonomous, insert_once
+from retailos.core.db import autonomous, insert_once, insert_rows
 from retailos.core.errors import Conflict, InvalidInput
 from retailos.core.ids import new_id
 from retailos.core.money import Money
@@ -283,7 +284,7 @@ def authorise_payment(st: CheckoutState) -> None:
     that raises rather than charging twice.
     """
     assert st.group is not None
-    # The payment's events wait for the next flush, to be written with ours in one statement.
+    # The payment's events wait in the session, to be written with ours in one statement.
     with st.session.no_autoflush:
         _authorise_and_capture(st)
 
@@ -389,24 +390,24 @@ def fee_lines(order: Order, referral: int | None = None, per_order: int | None =
 
 
 def publish_events(st: CheckoutState) -> None:
-    """Orders and lines get their final status and are added with the events, so they are
-    written in one batch with the payment's own rows and events: no UPDATE per order."""
+    """Orders and lines are written with their final status, and the events with the payment's
+    own: one INSERT per table for any number of lines, and no UPDATE per order."""
     assert st.group is not None
     st.group.payment_id, st.group.payment_status = st.payment_id, st.payment_status
     if st.captured:
         now = st.clock.now()
         for order in st.orders:
             order.status, order.paid_at, order.updated_at = states.PAID, now, now
-    st.session.add_all(st.orders)
-    st.session.add_all(st.lines)
+    insert_rows(st.session, [*st.orders, *st.lines])
     if st.cart is not None:
         carts.mark_checked_out(st.cart, st.clock, st.group.id)
     events.publish_group(st.session, st.clock, st.group, [o.id for o in st.orders])
     for order in st.orders:
-        events.outbox.publish(st.session, st.clock, order.tenant_id, events.ORDER_PLACED,
-                              events.order_payload(order, status=states.PLACED))
+        outbox.publish(st.session, st.clock, order.tenant_id, events.ORDER_PLACED,
+                       events.order_payload(order, status=states.PLACED))
         if order.status == states.PAID:
             events.publish_order(st.session, st.clock, order)
+    outbox.write_pending(st.session)
 
 
 def flush(st: CheckoutState) -> None:
