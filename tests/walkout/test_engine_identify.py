@@ -322,3 +322,24 @@ def test_a_unit_put_down_with_the_hand_still_pressing_is_the_unit_alone() -> Non
     scene.step(1, 0, 14.0, -80.0, touch_s=0.3, shake_g=3.0)
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"juice": 1}
+
+
+def test_a_wrist_read_beyond_its_own_reach_is_the_neighbours_mixed_up() -> None:
+    """Two shoppers side by side, 0.7 m apart: a1 takes a unit, the shelf hiding its hand but
+    for a moment. In the crowd the perception layer reports a1's wrist as a2's too, with a
+    good conf: a wrist farther from a2's head than an arm reaches, which is not a2's. (A
+    third shopper down the aisle, wrists never seen, makes a hidden wrist common, as in a
+    crowd: a1's hidden hand alone does not tell.)"""
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.2)
+    scene.person(2, "a2", 1.0, 26.0, x=0.9)
+    scene.person(3, "a3", 1.0, 26.0, x=2.4)
+    scene.wrists_unseen(3, 1.0, 26.0)
+    scene.reach(1, 1, 0, 4.0, 5.3)
+    scene.wrists_unseen(1, 3.8, 4.6, hand="r")
+    scene.wrists_unseen(1, 4.8, 5.6, hand="r")
+    scene.spoilt_read(2, 4.0, 5.3, plate_front(scene.store, 1, 0), conf=0.8)
+    scene.step(1, 0, 5.0, -368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}

@@ -337,10 +337,17 @@ class People:
         head_d = head_d[near]
         ids, inv = np.unique(tid, return_inverse=True)
         k = len(ids)
-        lw_d, rw_d = (d[:, 0] for d in self._wrist_distances(self._wrists[rows][near], plates))
+        wrists = self._wrists[rows][near]
+        lw_d, rw_d = (d[:, 0] for d in self._wrist_distances(wrists, plates))
         wrist_d = np.fmin(lw_d, rw_d)
         blind = np.isnan(lw_d) | np.isnan(rw_d)
         conf = self._conf[rows][near]
+        # each wrist read trusted as far as its conf says and as far as it lies within the
+        # arm's reach of its own head (beyond it, it is a neighbour's wrist mixed up)
+        head_xy = self._head[rows][near][:, :2]
+        lw_conf = conf * _own_wrist_share(_length(wrists[:, 0:2] - head_xy))
+        rw_conf = conf * _own_wrist_share(_length(wrists[:, 3:5] - head_xy))
+        conf = np.where(np.isnan(lw_d) | (rw_d < lw_d), rw_conf, lw_conf)  # the nearer one's
         best_head = np.full(k, np.inf)
         np.minimum.at(best_head, inv, head_d)
         if core is not None:
@@ -354,7 +361,8 @@ class People:
         best_wrist = hand_d.min(axis=1)
         # the best single read of either wrist, each read trusted as far as its conf says
         ll_wrist = np.full(k, -np.inf)
-        np.fmax.at(ll_wrist, inv, _wrist_read_loglik(wrist_d, conf))
+        np.fmax.at(ll_wrist, inv, np.fmax(_wrist_read_loglik(lw_d, lw_conf),
+                                          _wrist_read_loglik(rw_d, rw_conf)))
         n_rows = np.bincount(inv, minlength=k)
         n_blind = np.bincount(inv, weights=blind.astype(np.float64), minlength=k)
         with np.errstate(invalid="ignore"):
@@ -509,6 +517,13 @@ def _contact_read_loglik(on: np.ndarray, conf: np.ndarray) -> np.ndarray:
     toucher = conf * TOUCHER_ON_SHARE + (1.0 - conf) * BYSTANDER_ON_SHARE
     return np.where(on, np.log(toucher / BYSTANDER_ON_SHARE),
                     np.log((1.0 - toucher) / (1.0 - BYSTANDER_ON_SHARE)))
+
+
+def _own_wrist_share(r: np.ndarray) -> np.ndarray:
+    """Chance that a wrist read r metres from its own head on the floor is that person's: a
+    hand reaches REACH_M from the head; beyond, the read's noise (WRIST_SD_M) fades it out.
+    NaN (unseen) gives NaN."""
+    return np.exp(-0.5 * (np.maximum(r - REACH_M, 0.0) / WRIST_SD_M) ** 2)
 
 
 def _wrist_read_loglik(d: np.ndarray, conf: np.ndarray) -> np.ndarray:
