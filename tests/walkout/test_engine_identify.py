@@ -343,3 +343,18 @@ def test_a_wrist_read_beyond_its_own_reach_is_the_neighbours_mixed_up() -> None:
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"cola": 1}
     assert items(receipts, "a2") == {}
+
+
+def test_a_wrist_read_beyond_its_own_reach_but_nobody_elses_is_still_its_own() -> None:
+    """a1 stretches (or leans) to a plate 0.85 m along the shelf: the wrist read is beyond
+    where the engine expects an arm to reach, but no one else could have made it either; a2,
+    standing back with hands out of sight, is no likelier the one who took the unit."""
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=1.05)
+    scene.person(2, "a2", 1.0, 26.0, x=0.2, y=SHELF_Y - 0.9)
+    scene.reach(1, 1, 0, 4.0, 5.3)
+    scene.wrists_unseen(2, 3.0, 6.0)
+    scene.step(1, 0, 5.0, -368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}
