@@ -358,3 +358,23 @@ def test_a_wrist_read_beyond_its_own_reach_but_nobody_elses_is_still_its_own() -
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"cola": 1}
     assert items(receipts, "a2") == {}
+
+
+def test_a_hand_on_the_border_of_two_plates_is_not_explained_away_by_a_neighbours_change() -> None:
+    """a1 takes a diet cola, one hand in the plate and the other on its border with the
+    water plate, where a2, beside a1, takes a water bottle at the same time (a2's hand seen
+    near the border too, and short of the plate for a moment). a1's border hand looks as busy
+    on the water plate as on the cola one; but a2 explains the water plate, and nobody else
+    the cola plate: a1 is not charged the water, nor a2 the cola."""
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.6)
+    scene.person(2, "a2", 1.0, 26.0, x=1.15)
+    scene.reach(1, 1, 1, 4.0, 5.6, hand="r", x=0.55)
+    scene.reach(1, 1, 1, 4.0, 5.6, hand="l", x=0.83)
+    scene.reach(2, 1, 2, 4.0, 5.6, x=0.9)
+    scene.reach(2, 1, 2, 4.6, 4.9, x=0.9, short_m=0.2)
+    scene.step(1, 1, 5.0, -367.0)
+    scene.step(1, 2, 5.0, -500.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"diet": 1}
+    assert items(receipts, "a2") == {"water": 1}
