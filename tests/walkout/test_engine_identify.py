@@ -322,3 +322,59 @@ def test_a_unit_put_down_with_the_hand_still_pressing_is_the_unit_alone() -> Non
     scene.step(1, 0, 14.0, -80.0, touch_s=0.3, shake_g=3.0)
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"juice": 1}
+
+
+def test_a_wrist_read_beyond_its_own_reach_is_the_neighbours_mixed_up() -> None:
+    """Two shoppers side by side, 0.7 m apart: a1 takes a unit, the shelf hiding its hand but
+    for a moment. In the crowd the perception layer reports a1's wrist as a2's too, with a
+    good conf: a wrist farther from a2's head than an arm reaches, which is not a2's. (A
+    third shopper down the aisle, wrists never seen, makes a hidden wrist common, as in a
+    crowd: a1's hidden hand alone does not tell.)"""
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.2)
+    scene.person(2, "a2", 1.0, 26.0, x=0.9)
+    scene.person(3, "a3", 1.0, 26.0, x=2.4)
+    scene.wrists_unseen(3, 1.0, 26.0)
+    scene.reach(1, 1, 0, 4.0, 5.3)
+    scene.wrists_unseen(1, 3.8, 4.6, hand="r")
+    scene.wrists_unseen(1, 4.8, 5.6, hand="r")
+    scene.spoilt_read(2, 4.0, 5.3, plate_front(scene.store, 1, 0), conf=0.8)
+    scene.step(1, 0, 5.0, -368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}
+
+
+def test_a_wrist_read_beyond_its_own_reach_but_nobody_elses_is_still_its_own() -> None:
+    """a1 stretches (or leans) to a plate 0.85 m along the shelf: the wrist read is beyond
+    where the engine expects an arm to reach, but no one else could have made it either; a2,
+    standing back with hands out of sight, is no likelier the one who took the unit."""
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=1.05)
+    scene.person(2, "a2", 1.0, 26.0, x=0.2, y=SHELF_Y - 0.9)
+    scene.reach(1, 1, 0, 4.0, 5.3)
+    scene.wrists_unseen(2, 3.0, 6.0)
+    scene.step(1, 0, 5.0, -368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}
+
+
+def test_a_hand_on_the_border_of_two_plates_is_not_explained_away_by_a_neighbours_change() -> None:
+    """a1 takes a diet cola, one hand in the plate and the other on its border with the
+    water plate, where a2, beside a1, takes a water bottle at the same time (a2's hand seen
+    near the border too, and short of the plate for a moment). a1's border hand looks as busy
+    on the water plate as on the cola one; but a2 explains the water plate, and nobody else
+    the cola plate: a1 is not charged the water, nor a2 the cola."""
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.6)
+    scene.person(2, "a2", 1.0, 26.0, x=1.15)
+    scene.reach(1, 1, 1, 4.0, 5.6, hand="r", x=0.55)
+    scene.reach(1, 1, 1, 4.0, 5.6, hand="l", x=0.83)
+    scene.reach(2, 1, 2, 4.0, 5.6, x=0.9)
+    scene.reach(2, 1, 2, 4.6, 4.9, x=0.9, short_m=0.2)
+    scene.step(1, 1, 5.0, -367.0)
+    scene.step(1, 2, 5.0, -500.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"diet": 1}
+    assert items(receipts, "a2") == {"water": 1}

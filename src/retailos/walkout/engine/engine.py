@@ -723,9 +723,11 @@ class Engine:
 
         A seen wrist near the border of two plates is close to both. If the other plate's load
         changed in the same span and this person's hand is the best explanation there, and
-        that hand was nearer the other plate than this one, the hand was busy there: for this
-        change it counts only by how much nearer this plate it came than that one, or by the
-        person's other hand (seen on this plate, or out of sight: then by where they stood).
+        that hand on the other plate, with whoever else best explains this one, explains both
+        changes better than the hand here with whoever else best explains that one, the hand
+        was busy there: for this change it counts only by how much nearer this plate it came
+        than that one, or by the person's other hand (seen on this plate, or out of sight: then
+        by where they stood).
         """
         if att.hand_d is None or att.head_ll is None or att.contact is None:
             return who_ll
@@ -754,7 +756,11 @@ class Engine:
             on_q = float(_half_normal(other.hand_d[best, hand], WRIST_SD_M)) + float(
                 other.contact[best])
             on_p = float(_half_normal(att.hand_d[k, hand], WRIST_SD_M)) + float(att.contact[k])
-            if not on_q > on_p:
+            # one hand, two plates: it was on the one where, with whoever else explains the
+            # other plate best (at worst a bystander), both changes are likelier explained
+            alt_p = _best_other(att.loglik + att.contact, k)
+            alt_q = _best_other(other.loglik + other.contact, best)
+            if not on_q + alt_p > on_p + alt_q:
                 continue
             # relative to a bystander: the shared hand by how much nearer it came to this plate
             # than to that one, the free hand by its own distance, or by the head if unseen
@@ -1163,6 +1169,13 @@ class Engine:
                    "emitted_t": float(max(emitted_t, exit_t))}
         self.receipts.append(receipt)
         return receipt
+
+
+def _best_other(evidence: np.ndarray, k: int) -> float:
+    """The best hand evidence (wrist log-likelihood plus contact) of anyone but candidate k,
+    and at worst a bystander's."""
+    others = np.delete(evidence, k)
+    return max(float(others.max()) if len(others) else -np.inf, LOG_BYSTANDER_DENSITY)
 
 
 def _origin_weight(group: list[float], plate: int) -> float:

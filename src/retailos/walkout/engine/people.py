@@ -341,10 +341,18 @@ class People:
         head_d = head_d[near]
         ids, inv = np.unique(tid, return_inverse=True)
         k = len(ids)
-        lw_d, rw_d = (d[:, 0] for d in self._wrist_distances(self._wrists[rows][near], plates))
+        wrists = self._wrists[rows][near]
+        lw_d, rw_d = (d[:, 0] for d in self._wrist_distances(wrists, plates))
         wrist_d = np.fmin(lw_d, rw_d)
         blind = np.isnan(lw_d) | np.isnan(rw_d)
         conf = self._conf[rows][near]
+        # each wrist read trusted as far as its conf says, and as far as it is this person's:
+        # a read that their arm cannot make but a neighbour's can is the neighbour's wrist,
+        # mixed up in the crowd
+        lw_own, rw_own = _own_wrist_shares(self._t[rows][near], self._head[rows][near][:, :2],
+                                           wrists)
+        lw_conf, rw_conf = conf * lw_own, conf * rw_own
+        conf = np.where(np.isnan(lw_d) | (rw_d < lw_d), rw_conf, lw_conf)  # the nearer one's
         best_head = np.full(k, np.inf)
         np.minimum.at(best_head, inv, head_d)
         if core is not None:
@@ -358,7 +366,8 @@ class People:
         best_wrist = hand_d.min(axis=1)
         # the best single read of either wrist, each read trusted as far as its conf says
         ll_wrist = np.full(k, -np.inf)
-        np.fmax.at(ll_wrist, inv, _wrist_read_loglik(wrist_d, conf))
+        np.fmax.at(ll_wrist, inv, np.fmax(_wrist_read_loglik(lw_d, lw_conf),
+                                          _wrist_read_loglik(rw_d, rw_conf)))
         n_rows = np.bincount(inv, minlength=k)
         n_blind = np.bincount(inv, weights=blind.astype(np.float64), minlength=k)
         with np.errstate(invalid="ignore"):
@@ -523,6 +532,37 @@ def _contact_read_loglik(on: np.ndarray, conf: np.ndarray) -> np.ndarray:
     toucher = conf * TOUCHER_ON_SHARE + (1.0 - conf) * BYSTANDER_ON_SHARE
     return np.where(on, np.log(toucher / BYSTANDER_ON_SHARE),
                     np.log((1.0 - toucher) / (1.0 - BYSTANDER_ON_SHARE)))
+
+
+def _within_reach(r: np.ndarray) -> np.ndarray:
+    """Chance that a wrist read r metres from a head on the floor is within that person's
+    reach: a hand reaches REACH_M from the head; beyond, the read's noise (WRIST_SD_M) fades
+    it out."""
+    return np.exp(-0.5 * (np.maximum(r - REACH_M, 0.0) / WRIST_SD_M) ** 2)
+
+
+def _own_wrist_shares(t: np.ndarray, head_xy: np.ndarray, wrists: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Per row (time-ordered, one per person and frame; wrists [N, 6]) the chance that its
+    left and its right wrist read are that person's own: not, if the read is beyond their
+    reach and within the reach of someone else seen in the same frame. (A read beyond
+    everyone's reach is as good as its conf says.) NaN where the wrist is unseen."""
+    n = len(t)
+    frame = np.zeros(n, dtype=np.int64)
+    if n > 1:
+        frame[1:] = np.cumsum(t[1:] != t[:-1])
+    rank = np.arange(n) - np.searchsorted(frame, frame, side="left")
+    heads = np.full((int(frame[-1]) + 1 if n else 0, int(rank.max()) + 1 if n else 0, 2), np.nan)
+    heads[frame, rank] = head_xy
+    others = heads[frame]  # [N, W, 2]: everyone's head in the row's frame
+    others[np.arange(n), rank] = np.nan  # ... but its own
+    shares = []
+    for w in (wrists[:, 0:2], wrists[:, 3:5]):
+        own = _within_reach(_length(w - head_xy))
+        with np.errstate(invalid="ignore"):
+            theirs = np.nan_to_num(_within_reach(_length(w[:, None, :] - others)))
+        shares.append(1.0 - (1.0 - own) * theirs.max(axis=1, initial=0.0))
+    return shares[0], shares[1]
 
 
 def _wrist_read_loglik(d: np.ndarray, conf: np.ndarray) -> np.ndarray:
