@@ -364,8 +364,9 @@ def _plot(folder: Path, runs: list[dict[str, Any]]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     rows = _suite_rows(runs)
     names = [r["suite"] for r in rows]
+    size = (max(6.4, 0.55 * len(names)), 3.8)  # room for every suite's name
 
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    fig, ax = plt.subplots(figsize=size)
     ax.bar(names, [r["f1"] for r in rows], color="#3b7dd8")
     for i, name in enumerate(names):
         target = F1_TARGETS.get(name)
@@ -376,14 +377,15 @@ def _plot(folder: Path, runs: list[dict[str, Any]]) -> None:
     ax.set_ylim(max(0.0, low - 0.05), 1.005)
     ax.set_ylabel("F1 (units)")
     ax.set_title("Walk-out engine F1 per suite (dashed: target)")
+    ax.tick_params(axis="x", labelrotation=45)
     fig.tight_layout()
     fig.savefig(folder / "walkout-f1.png", dpi=120)
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    fig, ax = plt.subplots(figsize=size)
     data = [r["latencies"] or [0.0] for r in rows]
     ax.boxplot(data, showfliers=True)
-    ax.set_xticks(range(1, len(names) + 1), names)
+    ax.set_xticks(range(1, len(names) + 1), names, rotation=45)
     ax.axhline(LATENCY_TARGET_S, color="#d8453b", linestyle="--", label="1 s target")
     ax.set_ylabel("emitted_t - exit_t (s)")
     ax.set_title("Receipt latency per account")
