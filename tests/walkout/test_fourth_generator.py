@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.walkout import unit_truth
 
 from retailos.sim import fourth
 from retailos.walkout.recording import read_recording
@@ -61,33 +62,11 @@ def test_recording_is_accepted_and_truth_is_consistent(
     for plate, (initial, final) in truth["plate_loads_g"].items():
         assert moved[plate] == pytest.approx(final - initial, abs=0.05), plate
 
-    # Receipts follow from the actions under the spec's rules 1-5, unit by unit, with a
-    # derivation written here independently of the generator's.
+    # Receipts follow from the actions under the spec's rules 1-5, unit by unit.
     gates = _gates(folder)
     role = {int(g["track_id"]): g["role"] for g in gates if g["event"] == "enter"}
-    account = {int(g["track_id"]): g["account_id"] for g in gates if g["event"] == "enter"}
-    picker: dict[int, int] = {}
-    holder: dict[int, int | None] = {}
-    for action in sorted(truth["actions"], key=lambda a: a["t"]):
-        assert len(action["units"]) == action["qty"]
-        for unit in action["units"]:
-            if action["type"] == "pick":
-                picker[unit], holder[unit] = action["track_id"], action["track_id"]
-            elif action["type"] == "handoff":
-                assert holder[unit] == action["track_id"]
-                holder[unit] = action["to_track_id"]
-            elif action["type"] == "put":
-                assert holder[unit] == action["track_id"]
-                holder[unit] = None
-    due: dict[str, Counter[str]] = {a: Counter() for t, a in account.items()
-                                    if role[t] == "shopper"}  # fmt: skip
-    sku_of = {u: a["sku"] for a in truth["actions"] for u in a["units"]}
-    for unit, track in holder.items():
-        if track is not None and role[picker[unit]] == "shopper":
-            due[account[picker[unit]]][sku_of[unit]] += 1
-    got = {r["account_id"]: Counter({i["sku"]: i["qty"] for i in r["items"]})
-           for r in truth["receipts"]}  # fmt: skip
-    assert got == due  # every shopper account has a receipt, staff none
+    due = unit_truth.owed(truth, gates)
+    assert unit_truth.receipts(truth) == due  # every shopper account has one, staff none
     assert sum(sum(c.values()) for c in due.values()) > 0
 
     # Everyone leaves before the end.
