@@ -45,7 +45,7 @@ from retailos.catalog import service as catalog
 from retailos.catalog.service import SaleableVariant
 from retailos.core import outbox
 from retailos.core.clock import Clock
-from retailos.core.db import autonomous, insert_once, insert_rows
+from retailos.core.db import autonomous, insert_once, insert_rows, update_row
 from retailos.core.errors import Conflict, InvalidInput
 from retailos.core.ids import new_id
 from retailos.core.money import Money
@@ -397,7 +397,7 @@ def publish_events(st: CheckoutState) -> None:
     """Orders and lines are written with their final status, and the events with the payment's
     own: one INSERT per table for any number of lines, and no UPDATE per order."""
     assert st.group is not None
-    st.group.payment_id, st.group.payment_status = st.payment_id, st.payment_status
+    update_row(st.session, st.group, payment_id=st.payment_id, payment_status=st.payment_status)
     if st.captured:
         now = st.clock.now()
         for order in st.orders:

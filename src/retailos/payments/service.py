@@ -17,7 +17,7 @@ from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from retailos.core.clock import Clock
-from retailos.core.db import insert_once
+from retailos.core.db import insert_once, update_row
 from retailos.core.errors import (
     Conflict,
     IdempotencyConflict,
@@ -233,10 +233,9 @@ def capture(
     result = _call(client.capture, payment.provider_ref, money,
                    f"{tenant_id}:{payment.idempotency_key}:capture")
     _raise_for(result, "capture", payment.id)
-    payment.captured_amount = money.amount
-    payment.processing_fee = result.fee
-    payment.status = "captured"
-    payment.updated_at = clock.now()
+    # Written now, past the session's flush: every checkout captures.
+    update_row(session, payment, captured_amount=money.amount, processing_fee=result.fee,
+               status="captured", updated_at=clock.now())
     events.publish_payment(session, clock, events.PAYMENT_CAPTURED, payment)
     return payment
 
