@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from retailos.billing.models import FeeSchedule, UsageRecord
@@ -106,16 +106,21 @@ def _currency(code: str) -> str:
         raise InvalidInput(str(e), field="currency") from None
 
 
-def _schedule_at(
-    tenant_id: str, service: str, currency: str, at: datetime | None
-) -> Select[Any]:
+def _schedule_at(in_force: bool) -> Select[Any]:
+    """The newest fee schedule of :tenant for :service in :currency; `in_force`: the newest
+    that took effect by :at."""
     stmt = select(FeeSchedule).where(
-        FeeSchedule.tenant_id == tenant_id, FeeSchedule.service == service,
-        FeeSchedule.currency == currency,
+        FeeSchedule.tenant_id == bindparam("tenant"), FeeSchedule.service == bindparam("service"),
+        FeeSchedule.currency == bindparam("currency"),
     )
-    if at is not None:
-        stmt = stmt.where(FeeSchedule.effective_from <= at)
+    if in_force:
+        stmt = stmt.where(FeeSchedule.effective_from <= bindparam("at"))
     return stmt.order_by(FeeSchedule.effective_from.desc(), FeeSchedule.id.desc()).limit(1)
+
+
+# Built once: every checkout quotes its fees, and building a select() and its cache key on each
+# request costs more CPU than running it.
+_NEWEST_SCHEDULE, _SCHEDULE_IN_FORCE = _schedule_at(False), _schedule_at(True)
 
 
 def terms(
@@ -123,7 +128,11 @@ def terms(
     service: str = MARKETPLACE,
 ) -> FeeTerms:
     """The terms in force at `at` (the newest schedule if None), or DEFAULT_TERMS. One query."""
-    found = session.scalars(_schedule_at(tenant_id, service, currency, at)).first()
+    params = {"tenant": tenant_id, "service": service, "currency": currency}
+    if at is None:
+        found = session.scalars(_NEWEST_SCHEDULE, params).first()
+    else:
+        found = session.scalars(_SCHEDULE_IN_FORCE, {**params, "at": at}).first()
     if found is None:
         return DEFAULT_TERMS
     return FeeTerms(found.referral_bps, found.referral_min_per_item, found.per_order)

@@ -368,12 +368,7 @@ def reserve(
     _check_ref(ref)
     now = clock.now()
     rows = session.execute(
-        select(Stock.id, Stock.sku_id, Stock.location_id, Stock.on_hand, Stock.allocated,
-               Stock.reserved, _expired_reserved(Stock, now).label("expired"))
-        .where(Stock.tenant_id == tenant_id, Stock.sku_id.in_(wanted))
-        .order_by(Stock.id)
-        .with_for_update(of=Stock, key_share=True)
-    ).all()
+        _LOCK_FOR_RESERVE, {"tenant": tenant_id, "skus": list(wanted), "now": now}).all()
     by_sku: dict[str, list[Any]] = defaultdict(list)
     for row in rows:
         by_sku[row.sku_id].append(row)
@@ -418,10 +413,10 @@ def reserve(
         )
     hold_id = new_id("hld")
     expires_at = now + ttl
-    session.execute(insert(Hold).values(
-        id=hold_id, tenant_id=tenant_id, ref=ref, status="active", expires_at=expires_at,
-        created_at=now,
-    ))
+    session.connection().execute(insert(Hold), {
+        "id": hold_id, "tenant_id": tenant_id, "ref": ref, "status": "active",
+        "expires_at": expires_at, "created_at": now,
+    })
     session.connection().execute(insert(HoldLine), [
         {"id": new_id("hln"), "tenant_id": tenant_id, "hold_id": hold_id, "stock_id": row.id,
          "sku_id": row.sku_id, "location_id": row.location_id, "quantity": units,
@@ -447,14 +442,7 @@ def allocate(
     # The lines are read in the statement that takes the locks. If we waited, they may predate
     # a change made meanwhile, but every such change (release, expiry, another allocate) also
     # changes the hold itself, which the guarded claim below then refuses.
-    lines = session.execute(
-        select(HoldLine.stock_id, HoldLine.sku_id, HoldLine.quantity)
-        .join(Stock, Stock.id == HoldLine.stock_id)
-        .where(HoldLine.tenant_id == tenant_id, HoldLine.hold_id == hold_id,
-               HoldLine.status == "reserved")
-        .order_by(Stock.id)
-        .with_for_update(of=Stock, key_share=True)
-    ).all()
+    lines = session.execute(_LOCK_FOR_ALLOCATE, {"tenant": tenant_id, "hold": hold_id}).all()
     if any(not order_id or len(order_id) > 40 for order_id in order_refs.values()):
         raise InvalidInput("order ids must be 1 to 40 characters", field="order_refs")
     missing = sorted({line.sku_id for line in lines} - set(order_refs))
@@ -462,13 +450,7 @@ def allocate(
         raise InvalidInput(f"no order given for {', '.join(missing)}", field="order_refs",
                            sku_ids=missing)
     claimed = lines and session.execute(
-        update(Hold)
-        .where(Hold.id == hold_id, Hold.tenant_id == tenant_id, Hold.status == "active",
-               Hold.expires_at > now)
-        .values(status="allocated")
-        .returning(Hold.id)
-        .execution_options(synchronize_session=False)
-    ).first()
+        _CLAIM_HOLD, {"hold": hold_id, "tenant": tenant_id, "now": now}).first()
     if not claimed:
         hold = _hold(session, tenant_id, hold_id)
         status = "expired" if hold.status == "active" else hold.status
@@ -831,6 +813,33 @@ def _reserve_statement(reclaiming: bool) -> Update:
 
 
 _RESERVE, _RESERVE_RECLAIMING = _reserve_statement(False), _reserve_statement(True)
+# The statements of every checkout are built once, here, with bound parameters: building a
+# select() or update() and its cache key again on each request costs more CPU than running it.
+_LOCK_FOR_RESERVE = (
+    select(Stock.id, Stock.sku_id, Stock.location_id, Stock.on_hand, Stock.allocated,
+           Stock.reserved,
+           _expired_reserved(Stock, bindparam("now", type_=UTCDateTime())).label("expired"))
+    .where(Stock.tenant_id == bindparam("tenant"),
+           Stock.sku_id.in_(bindparam("skus", expanding=True)))
+    .order_by(Stock.id)
+    .with_for_update(of=Stock, key_share=True)
+)
+_LOCK_FOR_ALLOCATE = (
+    select(HoldLine.stock_id, HoldLine.sku_id, HoldLine.quantity)
+    .join(Stock, Stock.id == HoldLine.stock_id)
+    .where(HoldLine.tenant_id == bindparam("tenant"), HoldLine.hold_id == bindparam("hold"),
+           HoldLine.status == "reserved")
+    .order_by(Stock.id)
+    .with_for_update(of=Stock, key_share=True)
+)
+_CLAIM_HOLD = (
+    update(Hold)
+    .where(Hold.id == bindparam("hold"), Hold.tenant_id == bindparam("tenant"),
+           Hold.status == "active", Hold.expires_at > bindparam("now", type_=UTCDateTime()))
+    .values(status="allocated")
+    .returning(Hold.id)
+    .execution_options(synchronize_session=False)
+)
 _ALLOCATE_STOCK = (
     update(Stock).where(Stock.id == bindparam("stock_id"))
     .values(reserved=Stock.reserved - bindparam("units"),

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, case, func, select, tuple_, update
+from sqlalchemy import Select, Table, bindparam, case, func, select, tuple_, update
 from sqlalchemy.orm import Session, aliased
 
 from retailos.core.clock import Clock
@@ -103,16 +103,30 @@ def _lock_accounts(
 ) -> dict[tuple[str, str], str]:
     """Ids of the `shard` rows of the accounts (tenant, code) `keys`, row-locked in id order, if
     every one of them exists; if any is missing, nothing is locked and nothing returned."""
-    wanted = (LedgerAccount.currency == currency) & (LedgerAccount.shard == shard) & tuple_(
-        LedgerAccount.tenant_id, LedgerAccount.code).in_(list(keys))
+    rows = session.execute(_LOCK_ACCOUNTS, {
+        "currency": currency, "shard": shard, "keys": list(keys), "count": len(keys)})
+    return {(row.tenant_id, row.code): row.id for row in rows}
+
+
+def _lock_accounts_statement() -> Select[str, str, str]:
+    """The rows of the accounts :keys in :currency and :shard, locked in id order, only if all
+    :count of them exist. Built once: every posting runs it."""
+    wanted = (
+        (LedgerAccount.currency == bindparam("currency"))
+        & (LedgerAccount.shard == bindparam("shard"))
+        & tuple_(LedgerAccount.tenant_id, LedgerAccount.code).in_(
+            bindparam("keys", expanding=True))
+    )
     existing = select(func.count()).select_from(LedgerAccount).where(wanted).scalar_subquery()
-    stmt = (
+    return (
         select(LedgerAccount.tenant_id, LedgerAccount.code, LedgerAccount.id)
-        .where(wanted, existing == len(keys))
+        .where(wanted, existing == bindparam("count"))
         .order_by(LedgerAccount.id)
         .with_for_update()
     )
-    return {(t, c): account_id for t, c, account_id in session.execute(stmt)}
+
+
+_LOCK_ACCOUNTS = _lock_accounts_statement()
 
 
 def _create_accounts(

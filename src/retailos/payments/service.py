@@ -13,11 +13,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from retailos.core.clock import Clock
-from retailos.core.db import insert_once
+from retailos.core.db import insert_once, update_row
 from retailos.core.errors import (
     Conflict,
     IdempotencyConflict,
@@ -117,21 +117,26 @@ def _check_amount(amount: Money, currency: str | None = None) -> None:
 def _locked(session: Session, tenant_id: str, payment_id: str) -> Payment:
     """The payment, row-locked for the rest of the transaction (SQLite's writer lock already
     serialises); another tenant's payment is not found."""
-    stmt = (
-        select(Payment)
-        .where(Payment.tenant_id == tenant_id, Payment.id == payment_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    payment = session.scalars(stmt).first()
+    payment = session.scalars(_LOCKED, {"tenant": tenant_id, "payment": payment_id}).first()
     if payment is None:
         raise NotFound(f"no payment {payment_id}")
     return payment
 
 
 def _by_key(session: Session, tenant_id: str, key: str) -> Payment | None:
-    stmt = select(Payment).where(Payment.tenant_id == tenant_id, Payment.idempotency_key == key)
-    return session.scalars(stmt).first()
+    return session.scalars(_BY_KEY, {"tenant": tenant_id, "key": key}).first()
+
+
+# Built once: every checkout runs both, and building a select() and its cache key on each
+# request costs more CPU than running it.
+_LOCKED = (
+    select(Payment)
+    .where(Payment.tenant_id == bindparam("tenant"), Payment.id == bindparam("payment"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_BY_KEY = select(Payment).where(Payment.tenant_id == bindparam("tenant"),
+                                Payment.idempotency_key == bindparam("key"))
 
 
 def _replayed(payment: Payment, ref: str, amount: Money, number: str) -> Payment:
@@ -228,10 +233,9 @@ def capture(
     result = _call(client.capture, payment.provider_ref, money,
                    f"{tenant_id}:{payment.idempotency_key}:capture")
     _raise_for(result, "capture", payment.id)
-    payment.captured_amount = money.amount
-    payment.processing_fee = result.fee
-    payment.status = "captured"
-    payment.updated_at = clock.now()
+    # Written now, past the session's flush: every checkout captures.
+    update_row(session, payment, captured_amount=money.amount, processing_fee=result.fee,
+               status="captured", updated_at=clock.now())
     events.publish_payment(session, clock, events.PAYMENT_CAPTURED, payment)
     return payment
 
