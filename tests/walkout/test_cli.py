@@ -8,11 +8,21 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from retailos.walkout.cli import _write_benchmarks, app
+from retailos.sim import fourth, second, store, third
+from retailos.walkout.cli import _simulators, _write_benchmarks, app
 from retailos.walkout.recording import read_recording
 from retailos.walkout.scoring import make_receipts, score
 
 runner = CliRunner()
+
+
+def test_every_generators_suites_have_names_of_their_own() -> None:
+    # the registry merges the generators' names: a name used twice would silently run the
+    # later generator for both
+    names = [*store.SUITES, *second.SCENARIOS, *third.SUITES, *fourth.SUITES]
+    assert len(set(names)) == len(names)
+    assert list(_simulators()) == names
+    assert _simulators()["lunch"] is fourth.simulate and _simulators()["rush"] is third.simulate
 
 
 def _files(tmp_path: Path) -> tuple[Path, Path]:

@@ -31,13 +31,6 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {s: fourth.simulate(s, SEED, MINUTES, root / s) for s in fourth.SUITES}
 
 
-def test_suites_are_new_names() -> None:
-    taken = {"standard", "crowded", "adversarial", "bigstore", "calm", "busy", "tricky",
-             "morning", "rush", "chaos"}  # fmt: skip
-    assert set(fourth.SUITES) == {"weekday", "lunch", "saturday"}
-    assert not taken & set(fourth.SUITES)
-
-
 def _gates(folder: Path) -> list[dict[str, str]]:
     with (folder / "gates.csv").open() as fh:
         return list(csv.DictReader(fh))
