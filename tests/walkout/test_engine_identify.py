@@ -166,6 +166,20 @@ def test_two_shoppers_taking_different_products_from_one_plate_each_pay_for_thei
     assert items(receipts, "a2") == {"cola": 1}
 
 
+def test_a_unit_misplaced_on_a_plate_is_taken_less_often_than_the_plates_own_product() -> None:
+    # the tea plate also holds a soup left there by someone: a shopper reaching at the plate
+    # comes for what its label shows, so a change between the two weights is a tea
+    products = [("tea", 481.0, 4.3), ("soup", 486.0, 4.8)]
+    stock = {(1, 3): {"tea": 4, "soup": 1}, (1, 0): {"soup": 6}}
+    planogram = {"tea": [(1, 3)], "soup": [(1, 0)]}
+    scene = Scene(make_store(products, stock, planogram=planogram), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=1.4)
+    scene.reach(1, 1, 3, 4.0, 5.2)
+    scene.step(1, 3, 5.0, -487.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"tea": 1}
+
+
 def test_units_left_unseen_share_a_fixed_prior_however_large_the_catalogue() -> None:
     import numpy as np
     import pytest

@@ -23,7 +23,9 @@ WIDE_SD_G = 5.0  # ... by about this much
 WIDE_SD_FRACTION = 0.01
 LOG_WIDE_SHARE = math.log(WIDE_SHARE)
 LOG_TIGHT_SHARE = math.log1p(-WIDE_SHARE)
-OFF_PLANOGRAM = 0.3  # prior weight of a sku planned on the plate but none known there (1: known)
+# prior weight of a sku planned on the plate but none known there, or known there but not
+# planned (a unit left on the wrong plate); 1: both
+OFF_PLANOGRAM = 0.3
 STRAY_SHARE = 0.02  # every sku neither known nor planned on the plate, together, against the rest
 NO_CHANGE_LOGPRIOR = np.log(0.05)
 OUTLIER_LOGDENSITY = np.log(1e-4)  # an unexplained change: flat density over ~10 kg
@@ -107,12 +109,15 @@ def pick_sku_prior(stock: np.ndarray, planned: np.ndarray) -> np.ndarray:
 
     A shopper reaches for the product they came for, not for a unit: every product believed
     on the plate is as likely as another, however many units of it stand there. A product
-    the planogram puts there but that we believe gone may still be there (OFF_PLANOGRAM). A
+    the planogram puts there but that we believe gone may still be there (OFF_PLANOGRAM);
+    one believed there that the label does not show (a unit left on the wrong plate) is as
+    unlikely: shoppers come to a plate for what its label shows. A
     unit of any other product can only be there if it was left there unseen: all of those
     together get STRAY_SHARE of the rest, however large the catalogue (a weight per product
     made a big store's strays outweigh what the plate is known to hold).
     """
-    units = np.where(stock > 0, 1.0, np.where(planned, OFF_PLANOGRAM, 0.0))
+    units = np.where(stock > 0, np.where(planned, 1.0, OFF_PLANOGRAM),
+                     np.where(planned, OFF_PLANOGRAM, 0.0))
     stray = units == 0
     if stray.any():
         units = units + stray * (STRAY_SHARE * max(units.sum(), 1.0) / stray.sum())
