@@ -378,3 +378,20 @@ def test_a_hand_on_the_border_of_two_plates_is_not_explained_away_by_a_neighbour
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"diet": 1}
     assert items(receipts, "a2") == {"water": 1}
+
+
+def test_a_hand_resting_on_the_plate_through_a_pick_is_not_the_hand_that_made_it() -> None:
+    """a2 stands pressed against the shelf, a hand hanging on the cola plate from long before
+    the change until after it; a1's wrist comes in just before the load starts to change, is
+    seen on the plate a moment, then hidden in the shelf, and is gone before the level settles.
+    The hand that arrived with the change made it, not the one that was there all along."""
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.1)
+    scene.person(2, "a2", 1.0, 26.0, x=0.3)
+    scene.reach(2, 1, 0, 1.5, 6.6, hand="l", x=0.25)
+    scene.reach(1, 1, 0, 4.3, 5.3, x=0.1)
+    scene.wrists_unseen(1, 4.5, 5.3, hand="r")
+    scene.step(1, 0, 5.0, -368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}

@@ -391,7 +391,7 @@ class Engine:
         else:
             att = self.people.attribute(p, change.t_start - ATTRIBUTION_LEAD_S,
                                         min(change.t_settle + 0.3, change.t_close),
-                                        core=(change.t_start, change.t_settle))
+                                        core=self._core(change))
             prior = self._put_prior(p, att.track_ids.tolist(), skus, change)
             self._put_cache = (change, att, skus, prior)
         total = weight[skus][:, :, None] + prior
@@ -484,8 +484,7 @@ class Engine:
         cached = self._put_cache if self._put_cache and self._put_cache[0] is change else None
         self._put_cache = None
         att = cached[1] if cached is not None else self.people.attribute(
-            p, change.t_start - ATTRIBUTION_LEAD_S, t1, core=(change.t_start, change.t_settle),
-            learn=True)
+            p, change.t_start - ATTRIBUTION_LEAD_S, t1, core=self._core(change), learn=True)
         who_ll = self._touch_loglik(att.loglik) + self._timing_loglik(change, att)
         if att.contact is not None:
             who_ll = who_ll + att.contact
@@ -532,6 +531,14 @@ class Engine:
                                  (reading[0] * frac, reading[1] * frac**2))
         else:
             self._apply_put(p, sku, d.count, tid, reading, change.t_start)
+
+    def _core(self, change: LoadChange) -> tuple[float, float]:
+        """The span in which the plate's load was changing, when the toucher's hand was on it:
+        from the change's start until its level reached the new one (the plate may count as
+        settled only later, once every hand near it has left)."""
+        level = change.start_level_g + change.delta_g
+        return change.t_start, self.detector.reached(change.plate, change.t_start,
+                                                     change.t_settle, level)
 
     def _weight_fit(self, change: LoadChange) -> np.ndarray:
         """weight_loglik of the change against the whole catalogue, [S, N]: N = MAX_UNITS for
