@@ -395,3 +395,21 @@ def test_a_hand_resting_on_the_plate_through_a_pick_is_not_the_hand_that_made_it
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"cola": 1}
     assert items(receipts, "a2") == {}
+
+
+def test_a_hand_that_arrives_with_the_change_beats_one_resting_there_since_long_before() -> None:
+    """a2's hand has rested on the cola plate for seconds; a1's comes in just before the load
+    starts to change and leaves with the unit, its wrist read a little less surely (conf 0.7).
+    Both are on the plate through the whole change, and the level across either contact shows
+    it: when each hand arrived tells them apart."""
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.1)
+    scene.person(2, "a2", 1.0, 26.0, x=0.3)
+    scene.reach(2, 1, 0, 1.5, 6.6, hand="l", x=0.25)
+    where = plate_front(scene.store, 1, 0)
+    where[0] = 0.1
+    scene.spoilt_read(1, 4.3, 5.3, where, conf=0.7)
+    scene.step(1, 0, 5.0, -368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}
