@@ -392,3 +392,38 @@ def test_a_hand_on_the_border_of_two_plates_is_not_explained_away_by_a_neighbour
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"diet": 1}
     assert items(receipts, "a2") == {"water": 1}
+
+
+def test_a_hand_resting_on_the_plate_through_a_pick_is_not_the_hand_that_made_it() -> None:
+    """a2 stands pressed against the shelf, a hand hanging on the cola plate from long before
+    the change until after it; a1's wrist comes in just before the load starts to change, is
+    seen on the plate a moment, then hidden in the shelf, and is gone before the level settles.
+    The hand that arrived with the change made it, not the one that was there all along."""
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.1)
+    scene.person(2, "a2", 1.0, 26.0, x=0.3)
+    scene.reach(2, 1, 0, 1.5, 6.6, hand="l", x=0.25)
+    scene.reach(1, 1, 0, 4.3, 5.3, x=0.1)
+    scene.wrists_unseen(1, 4.5, 5.3, hand="r")
+    scene.step(1, 0, 5.0, -368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}
+
+
+def test_a_hand_that_arrives_with_the_change_beats_one_resting_there_since_long_before() -> None:
+    """a2's hand has rested on the cola plate for seconds; a1's comes in just before the load
+    starts to change and leaves with the unit, its wrist read a little less surely (conf 0.7).
+    Both are on the plate through the whole change, and the level across either contact shows
+    it: when each hand arrived tells them apart."""
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.1)
+    scene.person(2, "a2", 1.0, 26.0, x=0.3)
+    scene.reach(2, 1, 0, 1.5, 6.6, hand="l", x=0.25)
+    where = plate_front(scene.store, 1, 0)
+    where[0] = 0.1
+    scene.spoilt_read(1, 4.3, 5.3, where, conf=0.7)
+    scene.step(1, 0, 5.0, -368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}

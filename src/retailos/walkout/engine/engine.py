@@ -77,6 +77,15 @@ TIMING_SPOILT_LOGDENSITY = float(np.log(1 / 2000.0))  # a spoilt read: flat over
 PAIR_MAX_UNITS = 3  # units per person considered when two people share one load change
 # ... and that one person's two hands changed two plates' loads at once
 LOG_BOTH_HANDS_PRIOR = float(np.log(0.1))
+# A reach brings the hand to the plate just before its load starts to change (the hand's own
+# press starts the change); a hand that rests on a plate (hanging at someone's side, leaning on
+# the shelf) has been there for seconds, whenever a load near it changes; one passing by
+# (reaching for the plate next to it) arrived as recently as a reach. The toucher's hand rested
+# there before it took with a small chance.
+REACH_LEAD_S = ATTRIBUTION_LEAD_S
+RESTING_S = 3.0
+RESTED_BEFORE_TAKING = 0.1
+RESTING_SHARE = 0.5  # of bystander hands on a plate as its load changes: the rest pass by
 RECENT_S = 30.0  # load changes kept to tell which hand was busy on which plate
 # A hand pressing on a plate, or a shopper leaning or resting something on it, adds a load that
 # goes away again with no product moved: the plate rises, settles, and returns to its earlier
@@ -391,7 +400,7 @@ class Engine:
         else:
             att = self.people.attribute(p, change.t_start - ATTRIBUTION_LEAD_S,
                                         min(change.t_settle + 0.3, change.t_close),
-                                        core=(change.t_start, change.t_settle))
+                                        core=self._core(change))
             prior = self._put_prior(p, att.track_ids.tolist(), skus, change)
             self._put_cache = (change, att, skus, prior)
         total = weight[skus][:, :, None] + prior
@@ -484,8 +493,7 @@ class Engine:
         cached = self._put_cache if self._put_cache and self._put_cache[0] is change else None
         self._put_cache = None
         att = cached[1] if cached is not None else self.people.attribute(
-            p, change.t_start - ATTRIBUTION_LEAD_S, t1, core=(change.t_start, change.t_settle),
-            learn=True)
+            p, change.t_start - ATTRIBUTION_LEAD_S, t1, core=self._core(change), learn=True)
         who_ll = self._touch_loglik(att.loglik) + self._timing_loglik(change, att)
         if att.contact is not None:
             who_ll = who_ll + att.contact
@@ -532,6 +540,14 @@ class Engine:
                                  (reading[0] * frac, reading[1] * frac**2))
         else:
             self._apply_put(p, sku, d.count, tid, reading, change.t_start)
+
+    def _core(self, change: LoadChange) -> tuple[float, float]:
+        """The span in which the plate's load was changing, when the toucher's hand was on it:
+        from the change's start until its level reached the new one (the plate may count as
+        settled only later, once every hand near it has left)."""
+        level = change.start_level_g + change.delta_g
+        return change.t_start, self.detector.reached(change.plate, change.t_start,
+                                                     change.t_settle, level)
 
     def _weight_fit(self, change: LoadChange) -> np.ndarray:
         """weight_loglik of the change against the whole catalogue, [S, N]: N = MAX_UNITS for
@@ -691,10 +707,12 @@ class Engine:
 
     def _timing_loglik(self, change: LoadChange, att: Attribution) -> np.ndarray:
         """When several hands were on the plate: how well the change of the plate's level
-        across each person's own contact explains the load change, against no change.
+        across each person's own contact explains the load change, against no change, and how
+        well the time their hand arrived explains when the load started to change.
 
         The level is read just before their hand arrived and just after it left; the person
-        whose contact the change happened in sees (about) the whole change across it.
+        whose contact the change happened in sees (about) the whole change across it. A hand
+        resting on the plate sees the change across its contact too, but it came long before.
         """
         out = np.zeros(max(len(att.track_ids), 1))
         gain = att.loglik - LOG_BYSTANDER_DENSITY
@@ -702,9 +720,18 @@ class Engine:
             return out[: len(att.track_ids)] if len(att.track_ids) else out
         p = change.plate
         spans = self.people.contact_spans(p, change.t_start - ATTRIBUTION_LEAD_S, change.t_settle)
+        arrived = self.people.arrivals(p, change.t_start)
+        # a hand that took a unit just before may stay for the next: it arrives anew for it
+        last_end = max((c.t_settle for c in self._recent
+                        if c.plate == p and c.t_settle <= change.t_start), default=-np.inf)
         sd = TIMING_SD_G + TIMING_SD_FRACTION * abs(change.delta_g)
         for k, tid in enumerate(att.track_ids.tolist()):
-            if gain[k] <= 0 or tid not in spans:
+            if gain[k] <= 0:
+                continue
+            if tid in arrived:
+                a, b = (max(x, last_end) for x in arrived[tid])
+                out[k] += _arrival_loglik(change.t_start - b, change.t_start - a)
+            if tid not in spans:
                 continue
             c0, c1 = spans[tid]
             _, before = self.detector.block_history(p, c0 - 0.6, c0 - 0.1)
@@ -714,7 +741,7 @@ class Engine:
             if len(before) == 0 or len(after) == 0:
                 continue
             seen = float(np.median(after) - np.median(before))
-            out[k] = _timing_density(seen - change.delta_g, sd) - _timing_density(seen, sd)
+            out[k] += _timing_density(seen - change.delta_g, sd) - _timing_density(seen, sd)
         return out
 
     def _busy_elsewhere(self, change: LoadChange, att: Attribution, who_ll: np.ndarray
@@ -1198,6 +1225,25 @@ def _timing_density(r: float, sd: float) -> float:
     gauss = -0.5 * (r / sd) ** 2 - np.log(sd * np.sqrt(2 * np.pi))
     return float(np.logaddexp(np.log1p(-TIMING_SPOILT) + gauss,
                               np.log(TIMING_SPOILT) + TIMING_SPOILT_LOGDENSITY))
+
+
+def _arrival_loglik(lo: float, hi: float) -> float:
+    """Log-likelihood ratio, toucher against a bystander whose hand was on the plate too, of a
+    hand that arrived between `lo` and `hi` seconds before the load started to change. A reach
+    arrives just before; a bystander's hand is passing (arrived about as recently) or resting
+    (arrived long before)."""
+    reach, rest = _lead_mass(lo, hi, REACH_LEAD_S), _lead_mass(lo, hi, RESTING_S)
+    toucher = (1.0 - RESTED_BEFORE_TAKING) * reach + RESTED_BEFORE_TAKING * rest
+    bystander = (1.0 - RESTING_SHARE) * reach + RESTING_SHARE * rest
+    return float(np.log(toucher / bystander))
+
+
+def _lead_mass(lo: float, hi: float, scale: float) -> float:
+    """Chance that an exponential lead of this scale falls in [lo, hi] (its density at lo if
+    the span is a point)."""
+    if hi - lo < 1e-6:
+        return float(np.exp(-lo / scale) / scale)
+    return float(np.exp(-lo / scale) - np.exp(-hi / scale))
 
 
 def _shelf_neighbours(shelf_key: np.ndarray, shelf_pos: np.ndarray, reach_m: float

@@ -34,6 +34,8 @@ HAND_TOUCH_M = 0.12  # two people's wrists this close, one held out: a hand-off
 HAND_OUT_M = 0.24  # a wrist this far from its own head on the floor is held out
 # A wrist last seen on a plate and hidden since may still be on it for about this long.
 WRIST_MEMORY_S = 1.0
+# A hand's arrival on a plate is looked for this far back from when its load started to change
+ARRIVAL_LOOKBACK_S = 5.0
 ENCOUNTER_EVERY_S = 0.2  # hands stay together for a while; a look this often is enough
 # A hand changes a plate's load only while it is on the plate, so the toucher's wrist is seen on
 # it for much of the change; a bystander's hand that merely passes over it (hanging at the side
@@ -466,6 +468,28 @@ class People:
             first = spans[tid][0] if tid in spans else t
             spans[tid] = (first, t)
         return spans
+
+    def arrivals(self, plate: int, t: float) -> dict[int, tuple[float, float]]:
+        """Per person whose wrist was seen on the plate when its load started to change at t
+        (and not seen off it since), the span in which that hand arrived: from the last frame
+        both wrists were seen off the plate (-inf: none within ARRIVAL_LOOKBACK_S) to the first
+        frame after it that one was seen on it."""
+        rows = self._rows(t - ARRIVAL_LOOKBACK_S, t)
+        lw_d, rw_d = (d[:, 0] for d in self._wrist_distances(self._wrists[rows],
+                                                              np.array([plate])))
+        with np.errstate(invalid="ignore"):
+            on = (lw_d < CONTACT_M) | (rw_d < CONTACT_M)
+            off = (lw_d >= CONTACT_M + GAP_MARGIN_M) & (rw_d >= CONTACT_M + GAP_MARGIN_M)
+        tid, when = self._tid[rows], self._t[rows]
+        out: dict[int, tuple[float, float]] = {}
+        for person in np.unique(tid[on]).tolist():
+            mine = tid == person
+            t_off = when[mine & off]
+            a = float(t_off[-1]) if len(t_off) else -np.inf
+            t_on = when[mine & on & (when > a)]
+            if len(t_on):
+                out[person] = (a, float(t_on[0]))
+        return out
 
     def _last_wrist_distance(self, track_id: int, plate: int, t0: float) -> float | None:
         rows = self._rows(t0 - LAST_WRIST_MAX_AGE_S, t0)

@@ -119,6 +119,20 @@ class LoadChangeDetector:
         order = np.argsort(self._hist_t[ok])
         return self._hist_t[ok][order], self._hist[ok, plate][order].astype(np.float64)
 
+    def reached(self, plate: int, t0: float, t1: float, level: float) -> float:
+        """When, within [t0, t1], the plate's level came to `level` for good: the first block
+        from which every later one lies as close to it as a settled level's blocks lie to each
+        other (t1 if none does). Hands resting on the plate without pressing it can keep it
+        from counting as settled for longer, but its load stopped changing here."""
+        t, x = self.block_history(plate, t0, t1)
+        ok = ~np.isnan(x)
+        t, x = t[ok], x[ok]
+        thr = SETTLE_SIGMAS * float(self.sigma()[plate]) + 0.1
+        away = np.flatnonzero(np.abs(x - level) > thr)
+        if len(away) == 0:
+            return float(t[0]) if len(t) else t1
+        return float(t[away[-1] + 1]) if away[-1] + 1 < len(t) else t1
+
     def _remember(self, means: np.ndarray, block_t: np.ndarray) -> None:
         n = min(len(block_t), self.history_blocks)
         slots = (self._hist_n + np.arange(n)) % self.history_blocks
