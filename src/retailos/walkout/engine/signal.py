@@ -127,7 +127,7 @@ class LoadChangeDetector:
         t, x = self.block_history(plate, t0, t1)
         ok = ~np.isnan(x)
         t, x = t[ok], x[ok]
-        thr = SETTLE_SIGMAS * float(self.sigma()[plate]) + 0.1
+        thr = float(_settle_tolerance(self.sigma()[plate]))
         away = np.flatnonzero(np.abs(x - level) > thr)
         if len(away) == 0:
             return float(t[0]) if len(t) else t1
@@ -324,7 +324,7 @@ class LoadChangeDetector:
         hands_near: HandsNear,
     ) -> list[LoadChange]:
         """Per-block state machine, vectorised over the disturbed (or disturbing) plates."""
-        settle_thr = SETTLE_SIGMAS * sigma + 0.1
+        settle_thr = _settle_tolerance(sigma)
         level = self.level[plates]
         disturbed = self.disturbed[plates]
         start_t = self.start_t[plates]
@@ -411,3 +411,8 @@ def _first_valid(x: np.ndarray) -> np.ndarray:
     idx = np.argmax(ok, axis=0)
     out = x[idx, np.arange(x.shape[1])]
     return np.where(ok.any(axis=0), out, np.nan)
+
+
+def _settle_tolerance(sigma: np.ndarray) -> np.ndarray:
+    """How far apart a settled level's block means may lie, for a plate of noise sd sigma."""
+    return SETTLE_SIGMAS * sigma + 0.1
