@@ -378,3 +378,25 @@ def test_a_hand_on_the_border_of_two_plates_is_not_explained_away_by_a_neighbour
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"diet": 1}
     assert items(receipts, "a2") == {"water": 1}
+
+
+def test_a_hand_resting_on_a_plate_is_no_put_and_pick_of_a_unit_it_could_weigh() -> None:
+    # a1 takes a gum and stays beside a2. a2 rests a hand on the water plate for seven seconds,
+    # pressing about a gum's weight; the wrist is out of sight for a moment (the plate settles
+    # at the pressed level), then seen on the plate until the hand leaves and the plate comes
+    # back. A unit stays on a plate after the hand has left; a press goes with the hand: no
+    # gum of a1's was put down there and taken again by a2.
+    products = [("cola", 368.0, 3.0), ("gum", 30.0, 2.0), ("water", 500.0, 4.0)]
+    stock = {(1, 0): {"cola": 10}, (1, 1): {"gum": 10}, (1, 2): {"water": 8}}
+    scene = Scene(make_store(products, stock), 40.0)
+    scene.person(1, "a1", 1.0, 35.0, x=0.6)
+    scene.person(2, "a2", 1.0, 36.0, x=1.2)
+    scene.reach(1, 1, 1, 4.0, 5.2)
+    scene.step(1, 1, 5.0, -30.0)
+    scene.reach(2, 1, 2, 14.8, 22.2)
+    scene.wrists_unseen(2, 15.3, 17.5, hand="r")
+    scene.step(1, 2, 15.0, 30.0, touch_s=0.2, shake_g=3.0)
+    scene.step(1, 2, 22.0, -30.0, touch_s=0.2, shake_g=3.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"gum": 1}
+    assert items(receipts, "a2") == {}
