@@ -87,6 +87,7 @@ TRANSIENT_S = 10.0
 # weight taken back) on one plate, and the spread of its size: log-uniform over MIN..MAX grams.
 LOG_TRANSIENT_PRIOR = float(np.log(0.1))
 TRANSIENT_MIN_G, TRANSIENT_MAX_G = 5.0, 5000.0
+HAND_LEFT_S = 0.3  # a hand seen nowhere near a plate for this long has left it
 
 
 @dataclass(frozen=True)
@@ -368,15 +369,17 @@ class Engine:
         that left in between: a press lasts as long as the hand presses, while a unit put down
         stays after the hand has left (and a hand comes back for the pick). Read as the contact
         of the hand likeliest to have stayed, over the span between the rise settling and the
-        fall starting. `same` (the fall not seen yet): as the span would say at best."""
-        if same:
-            return MAX_CONTACT_LL
+        fall starting. `same` (the fall not seen yet): as the span would say at best if a
+        hand may still be on the plate as the rise closes; if none can be, as it says so far."""
         t0, t1 = rise.t_settle, fall.t_start
         if t1 <= t0:
             return 0.0
         att = self.people.attribute(rise.plate, t0, t1, core=(t0, t1))
         if att.contact is None or len(att.contact) == 0:
             return 0.0
+        if same and self.people.was_near(set(att.track_ids.tolist()), rise.plate,
+                                         rise.t_close - HAND_LEFT_S, rise.t_close):
+            return MAX_CONTACT_LL
         return float(att.contact.max())
 
     def _units_score_of(self, change: LoadChange, sku: int, count: int
