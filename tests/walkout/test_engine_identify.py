@@ -400,3 +400,23 @@ def test_a_hand_resting_on_a_plate_is_no_put_and_pick_of_a_unit_it_could_weigh()
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"gum": 1}
     assert items(receipts, "a2") == {}
+
+
+def test_a_unit_put_down_by_a_hand_that_has_left_does_not_wait_for_a_return() -> None:
+    # a1 takes a gum and puts it down on the water plate, the hand seen leaving at once: the
+    # hand that could still be pressing has gone, so the rise is the gum put down, at once
+    # (a rise held for a possible return is resolved only later, against later carts).
+    products = [("cola", 368.0, 3.0), ("gum", 30.0, 2.0), ("water", 500.0, 4.0)]
+    stock = {(1, 0): {"cola": 10}, (1, 1): {"gum": 10}, (1, 2): {"water": 8}}
+    scene = Scene(make_store(products, stock), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.6)
+    scene.reach(1, 1, 1, 4.0, 5.2)
+    scene.step(1, 1, 5.0, -30.0)
+    scene.reach(1, 1, 2, 9.8, 10.2)
+    scene.step(1, 2, 10.0, 30.0, touch_s=0.3, shake_g=3.0)
+    engine = Engine(scene.store)
+    for chunk in iter_chunks(scene.recording(), 1.0):
+        engine.feed(chunk)
+        if chunk.t_end >= 13.0:
+            break
+    assert engine.carts["a1"].sum() == 0
