@@ -420,3 +420,30 @@ def test_a_unit_put_down_by_a_hand_that_has_left_does_not_wait_for_a_return() ->
         if chunk.t_end >= 13.0:
             break
     assert engine.carts["a1"].sum() == 0
+
+
+def test_a_press_still_on_the_plate_when_its_wait_ends_waits_for_the_plate_to_close() -> None:
+    # a2 rests a hand on the water plate for thirteen seconds (about a gum's weight, then a
+    # little harder), and lets go just as a1 takes chips from a plate below: both plates
+    # settle at the same moment. A press still moving the plate when its wait runs out is
+    # read with its return, whichever plate's change is taken first; it is no gum of a1's
+    # put down there and taken by a2.
+    products = [("cola", 368.0, 3.0), ("gum", 30.0, 2.0), ("water", 500.0, 4.0),
+                ("chips", 80.0, 2.0)]
+    stock = {(1, 0): {"cola": 10}, (1, 1): {"gum": 10}, (1, 2): {"water": 8},
+             (0, 0): {"chips": 10}}
+    scene = Scene(make_store(products, stock), 40.0)
+    scene.person(1, "a1", 1.0, 35.0, x=0.6)
+    scene.person(2, "a2", 1.0, 36.0, x=1.2)
+    scene.reach(1, 1, 1, 4.0, 5.2)
+    scene.step(1, 1, 5.0, -30.0)
+    scene.reach(2, 1, 2, 14.8, 28.2)
+    scene.wrists_unseen(2, 15.3, 17.5, hand="r")
+    scene.step(1, 2, 15.0, 30.0, touch_s=0.2, shake_g=3.0)
+    scene.step(1, 2, 25.0, 20.0, touch_s=0.2, shake_g=3.0)
+    scene.step(1, 2, 28.0, -50.0, touch_s=0.2, shake_g=3.0)
+    scene.reach(1, 0, 0, 27.0, 28.2, hand="l")
+    scene.step(0, 0, 28.0, -80.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"gum": 1, "chips": 1}
+    assert items(receipts, "a2") == {}

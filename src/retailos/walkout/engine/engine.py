@@ -265,7 +265,7 @@ class Engine:
         """Rises that waited long enough for a return (or whose putters' receipt is due):
         no longer held back. The plate may be moving again: then wait for that to close."""
         out = []
-        open_plates = {iv.plate for iv in self._intervals if iv.end == np.inf}
+        open_plates = {iv.plate for iv in self._intervals if iv.start <= t <= iv.end}
         for p, rise in list(self._rises.items()):
             late = t - rise.t_close > TRANSIENT_S and p not in open_plates
             late |= t - rise.t_close > 2 * TRANSIENT_S
