@@ -427,3 +427,72 @@ def test_a_hand_that_arrives_with_the_change_beats_one_resting_there_since_long_
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"cola": 1}
     assert items(receipts, "a2") == {}
+
+
+def test_a_hand_resting_on_a_plate_is_no_put_and_pick_of_a_unit_it_could_weigh() -> None:
+    # a1 takes a gum and stays beside a2. a2 rests a hand on the water plate for seven seconds,
+    # pressing about a gum's weight; the wrist is out of sight for a moment (the plate settles
+    # at the pressed level), then seen on the plate until the hand leaves and the plate comes
+    # back. A unit stays on a plate after the hand has left; a press goes with the hand: no
+    # gum of a1's was put down there and taken again by a2.
+    products = [("cola", 368.0, 3.0), ("gum", 30.0, 2.0), ("water", 500.0, 4.0)]
+    stock = {(1, 0): {"cola": 10}, (1, 1): {"gum": 10}, (1, 2): {"water": 8}}
+    scene = Scene(make_store(products, stock), 40.0)
+    scene.person(1, "a1", 1.0, 35.0, x=0.6)
+    scene.person(2, "a2", 1.0, 36.0, x=1.2)
+    scene.reach(1, 1, 1, 4.0, 5.2)
+    scene.step(1, 1, 5.0, -30.0)
+    scene.reach(2, 1, 2, 14.8, 22.2)
+    scene.wrists_unseen(2, 15.3, 17.5, hand="r")
+    scene.step(1, 2, 15.0, 30.0, touch_s=0.2, shake_g=3.0)
+    scene.step(1, 2, 22.0, -30.0, touch_s=0.2, shake_g=3.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"gum": 1}
+    assert items(receipts, "a2") == {}
+
+
+def test_a_unit_put_down_by_a_hand_that_has_left_does_not_wait_for_a_return() -> None:
+    # a1 takes a gum and puts it down on the water plate, the hand seen leaving at once: the
+    # hand that could still be pressing has gone, so the rise is the gum put down, at once
+    # (a rise held for a possible return is resolved only later, against later carts).
+    products = [("cola", 368.0, 3.0), ("gum", 30.0, 2.0), ("water", 500.0, 4.0)]
+    stock = {(1, 0): {"cola": 10}, (1, 1): {"gum": 10}, (1, 2): {"water": 8}}
+    scene = Scene(make_store(products, stock), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.6)
+    scene.reach(1, 1, 1, 4.0, 5.2)
+    scene.step(1, 1, 5.0, -30.0)
+    scene.reach(1, 1, 2, 9.8, 10.2)
+    scene.step(1, 2, 10.0, 30.0, touch_s=0.3, shake_g=3.0)
+    engine = Engine(scene.store)
+    for chunk in iter_chunks(scene.recording(), 1.0):
+        engine.feed(chunk)
+        if chunk.t_end >= 13.0:
+            break
+    assert engine.carts["a1"].sum() == 0
+
+
+def test_a_press_still_on_the_plate_when_its_wait_ends_waits_for_the_plate_to_close() -> None:
+    # a2 rests a hand on the water plate for thirteen seconds (about a gum's weight, then a
+    # little harder), and lets go just as a1 takes chips from a plate below: both plates
+    # settle at the same moment. A press still moving the plate when its wait runs out is
+    # read with its return, whichever plate's change is taken first; it is no gum of a1's
+    # put down there and taken by a2.
+    products = [("cola", 368.0, 3.0), ("gum", 30.0, 2.0), ("water", 500.0, 4.0),
+                ("chips", 80.0, 2.0)]
+    stock = {(1, 0): {"cola": 10}, (1, 1): {"gum": 10}, (1, 2): {"water": 8},
+             (0, 0): {"chips": 10}}
+    scene = Scene(make_store(products, stock), 40.0)
+    scene.person(1, "a1", 1.0, 35.0, x=0.6)
+    scene.person(2, "a2", 1.0, 36.0, x=1.2)
+    scene.reach(1, 1, 1, 4.0, 5.2)
+    scene.step(1, 1, 5.0, -30.0)
+    scene.reach(2, 1, 2, 14.8, 28.2)
+    scene.wrists_unseen(2, 15.3, 17.5, hand="r")
+    scene.step(1, 2, 15.0, 30.0, touch_s=0.2, shake_g=3.0)
+    scene.step(1, 2, 25.0, 20.0, touch_s=0.2, shake_g=3.0)
+    scene.step(1, 2, 28.0, -50.0, touch_s=0.2, shake_g=3.0)
+    scene.reach(1, 0, 0, 27.0, 28.2, hand="l")
+    scene.step(0, 0, 28.0, -80.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"gum": 1, "chips": 1}
+    assert items(receipts, "a2") == {}

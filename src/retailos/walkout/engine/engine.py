@@ -29,6 +29,7 @@ from retailos.walkout.engine.decide import (
 from retailos.walkout.engine.layout import StoreLayout, build_layout
 from retailos.walkout.engine.people import (
     LOG_BYSTANDER_DENSITY,
+    MAX_CONTACT_LL,
     WRIST_SD_M,
     Account,
     Attribution,
@@ -95,6 +96,7 @@ TRANSIENT_S = 10.0
 # weight taken back) on one plate, and the spread of its size: log-uniform over MIN..MAX grams.
 LOG_TRANSIENT_PRIOR = float(np.log(0.1))
 TRANSIENT_MIN_G, TRANSIENT_MAX_G = 5.0, 5000.0
+HAND_LEFT_S = 0.3  # a hand seen nowhere near a plate for this long has left it
 
 
 @dataclass(frozen=True)
@@ -272,7 +274,7 @@ class Engine:
         """Rises that waited long enough for a return (or whose putters' receipt is due):
         no longer held back. The plate may be moving again: then wait for that to close."""
         out = []
-        open_plates = {iv.plate for iv in self._intervals if iv.end == np.inf}
+        open_plates = {iv.plate for iv in self._intervals if iv.start <= t <= iv.end}
         for p, rise in list(self._rises.items()):
             late = t - rise.t_close > TRANSIENT_S and p not in open_plates
             late |= t - rise.t_close > 2 * TRANSIENT_S
@@ -290,14 +292,16 @@ class Engine:
 
     def _transient(self, rise: LoadChange, fall: LoadChange | None = None) -> bool:
         """Did a plate rise and fall back by a transient load rather than by units put down
-        and then taken? Both explanations scored as for any change (weight, location prior);
-        the hands that touched the plate are the same either way. When the fall goes below
+        and then taken? Both explanations scored as for any change (weight, location prior),
+        and by whether a hand stayed on the plate from the rise to the fall (a press, a lean:
+        see _hand_stayed) or left it in between (a put, then a pick). When the fall goes below
         where the plate was before the rise, the transient may also have ended in a pick (a
         hand pressed on the plate, then took a unit): that pick, from the level before the
         rise, is resolved here. Logged when a transient wins.
 
-        Without `fall`: could it, if the plate came back exactly? If not, the rise need not
-        wait for its return (a put-back of a unit the person holds, a restock).
+        Without `fall`: could it, if the plate came back exactly with a hand on it all
+        along? If not, the rise need not wait for its return (a put-back of a unit the person
+        holds, a restock).
         """
         if fall is None:
             fall = LoadChange(rise.plate, rise.t_close, rise.t_close, rise.t_close,
@@ -351,7 +355,9 @@ class Engine:
         else:
             score, pick = rise_null, self._units_score(fall)
         units = score + max(pick[0] if pick is not None else -np.inf, fall_null)
-        transient = _transient_logprior(rise.delta_g)
+        # a press (a lean) lasts while the hand (the body) stays on the plate
+        stayed = self._hand_stayed(rise, fall, same)
+        transient = _transient_logprior(rise.delta_g) + stayed
         var = rise.sd_g**2 + fall.sd_g**2 + 2 * MODEL_SD_G**2
         back = float(residual_loglik(np.array([rise.delta_g + fall.delta_g]), np.array([var]),
                                      np.array([rise.delta_g]))[0])
@@ -363,9 +369,27 @@ class Engine:
         elif not same and rise.delta_g + fall.delta_g > 0:
             under = self._units_score(self._put_under(rise, fall))
             if under is not None:
-                put_under = _transient_logprior(-fall.delta_g) + under[0]
+                put_under = _transient_logprior(-fall.delta_g) + stayed + under[0]
         return (float(transient + back - units), float(then_pick - units),
                 float(put_under - units))
+
+    def _hand_stayed(self, rise: LoadChange, fall: LoadChange, same: bool = False) -> float:
+        """Log-likelihood ratio, a hand on the plate from the rise to the fall against one
+        that left in between: a press lasts as long as the hand presses, while a unit put down
+        stays after the hand has left (and a hand comes back for the pick). Read as the contact
+        of the hand likeliest to have stayed, over the span between the rise settling and the
+        fall starting. `same` (the fall not seen yet): as the span would say at best if a
+        hand may still be on the plate as the rise closes; if none can be, as it says so far."""
+        t0, t1 = rise.t_settle, fall.t_start
+        if t1 <= t0:
+            return 0.0
+        att = self.people.attribute(rise.plate, t0, t1, core=(t0, t1))
+        if att.contact is None or len(att.contact) == 0:
+            return 0.0
+        if same and self.people.was_near(set(att.track_ids.tolist()), rise.plate,
+                                         rise.t_close - HAND_LEFT_S, rise.t_close):
+            return MAX_CONTACT_LL
+        return float(att.contact.max())
 
     def _units_score_of(self, change: LoadChange, sku: int, count: int
                         ) -> tuple[float, int, int] | None:  # fmt: skip

@@ -45,6 +45,8 @@ ENCOUNTER_EVERY_S = 0.2  # hands stay together for a while; a look this often is
 TOUCHER_ON_SHARE = 0.6
 BYSTANDER_ON_SHARE = 0.15
 CONTACT_LOOKS = 3.0
+# the most a seen hand on the plate can say for a toucher against a bystander
+MAX_CONTACT_LL = CONTACT_LOOKS * float(np.log(TOUCHER_ON_SHARE / BYSTANDER_ON_SHARE))
 # log density of a bystander's closest wrist distance (roughly flat over 2 m): the scale that
 # hand evidence is weighed against
 LOG_BYSTANDER_DENSITY = float(np.log(0.5))
