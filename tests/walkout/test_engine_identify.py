@@ -427,3 +427,25 @@ def test_a_hand_that_arrives_with_the_change_beats_one_resting_there_since_long_
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"cola": 1}
     assert items(receipts, "a2") == {}
+
+
+def test_a_neighbour_plate_only_shaken_by_the_pick_does_not_keep_the_hand_busy() -> None:
+    """a1 lifts a cola with the wrist read just over the border, on the diet plate, and the
+    hand lingers there; the lift jolts the diet plate, whose load does not change. a3 leans on
+    a plate further along, which keeps the diet plate from counting as settled, so it is still
+    open when the cola change is explained. a2, whose wrists the camera cannot see, stands a
+    plate away. a1's hand was not busy on the diet plate: a1 took the cola."""
+    scene = Scene(make_store(TWINS, STOCK, plates_per_shelf=6), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.45)
+    scene.person(2, "a2", 1.0, 26.0, x=0.9)
+    scene.wrists_unseen(2, 1.0, 26.0)
+    scene.person(3, "a3", 1.0, 26.0, x=1.8)
+    scene.reach(1, 1, 0, 4.0, 5.3, x=0.46)
+    scene.reach(1, 1, 1, 5.3, 6.0, x=0.5)
+    scene.step(1, 0, 5.0, -368.0)
+    scene.step(1, 1, 5.4, 0.0, touch_s=0.5, hold_g=40.0, shake_g=10.0)
+    scene.reach(3, 1, 4, 4.0, 9.0)
+    scene.step(1, 4, 9.0, 0.0, touch_s=5.0, hold_g=200.0, shake_g=0.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}

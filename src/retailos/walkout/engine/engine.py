@@ -759,11 +759,15 @@ class Engine:
         if att.hand_d is None or att.head_ll is None or att.contact is None:
             return who_ll
         p = change.plate
+        step = 0.5 * self.detector.min_step_g
         rivals = [(c.plate, c.t_start, c.t_settle, c.t_close) for c in self._recent
                   if c.plate != p and c.t_start < change.t_settle and c.t_settle > change.t_start
-                  and abs(c.delta_g) >= 0.5 * self.detector.min_step_g]
+                  and abs(c.delta_g) >= step]
+        # a plate still open only because this one shook it reads where it started: no hand
+        # changed its load
         rivals += [(o.plate, o.start, self._now, self._now) for o in self._intervals
-                   if o.end == np.inf and o.plate != p and o.start < change.t_settle]
+                   if o.end == np.inf and o.plate != p and o.start < change.t_settle
+                   and abs(self.detector.change_so_far(o.plate)) >= step]
         rivals = [r for r in rivals if r[0] in self._neighbour_set[p]]
         if not rivals:
             return who_ll
