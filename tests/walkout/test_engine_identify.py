@@ -449,3 +449,21 @@ def test_a_neighbour_plate_only_shaken_by_the_pick_does_not_keep_the_hand_busy()
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"cola": 1}
     assert items(receipts, "a2") == {}
+
+
+def test_a_hand_that_leaves_with_the_unit_beats_one_staying_on_the_plate_long_after() -> None:
+    """a1 and a2 reach for the cola plate together; a1 leaves with the unit just after the load
+    drops, its wrist read a little less surely (conf 0.7); a2's hand stays on the plate for
+    seconds. Arrival, contact and the level across either contact cannot tell them apart: when
+    each hand left does."""
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.1)
+    scene.person(2, "a2", 1.0, 26.0, x=0.3)
+    scene.reach(2, 1, 0, 4.3, 8.5, hand="l", x=0.25)
+    where = plate_front(scene.store, 1, 0)
+    where[0] = 0.1
+    scene.spoilt_read(1, 4.3, 5.3, where, conf=0.7)
+    scene.step(1, 0, 5.0, -368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}
