@@ -496,3 +496,43 @@ def test_a_press_still_on_the_plate_when_its_wait_ends_waits_for_the_plate_to_cl
     _, receipts = run(scene.recording())
     assert items(receipts, "a1") == {"gum": 1, "chips": 1}
     assert items(receipts, "a2") == {}
+
+
+def test_a_neighbour_plate_only_shaken_by_the_pick_does_not_keep_the_hand_busy() -> None:
+    """a1 lifts a cola with the wrist read just over the border, on the diet plate, and the
+    hand lingers there; the lift jolts the diet plate, whose load does not change. a3 leans on
+    a plate further along, which keeps the diet plate from counting as settled, so it is still
+    open when the cola change is explained. a2, whose wrists the camera cannot see, stands a
+    plate away. a1's hand was not busy on the diet plate: a1 took the cola."""
+    scene = Scene(make_store(TWINS, STOCK, plates_per_shelf=6), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.45)
+    scene.person(2, "a2", 1.0, 26.0, x=0.9)
+    scene.wrists_unseen(2, 1.0, 26.0)
+    scene.person(3, "a3", 1.0, 26.0, x=1.8)
+    scene.reach(1, 1, 0, 4.0, 5.3, x=0.46)
+    scene.reach(1, 1, 1, 5.3, 6.0, x=0.5)
+    scene.step(1, 0, 5.0, -368.0)
+    scene.step(1, 1, 5.4, 0.0, touch_s=0.5, hold_g=40.0, shake_g=10.0)
+    scene.reach(3, 1, 4, 4.0, 9.0)
+    scene.step(1, 4, 9.0, 0.0, touch_s=5.0, hold_g=200.0, shake_g=0.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}
+
+
+def test_a_hand_that_leaves_with_the_unit_beats_one_staying_on_the_plate_long_after() -> None:
+    """a1 and a2 reach for the cola plate together; a1 leaves with the unit just after the load
+    drops, its wrist read a little less surely (conf 0.7); a2's hand stays on the plate for
+    seconds. Arrival, contact and the level across either contact cannot tell them apart: when
+    each hand left does."""
+    scene = Scene(make_store(TWINS, STOCK), 30.0)
+    scene.person(1, "a1", 1.0, 25.0, x=0.1)
+    scene.person(2, "a2", 1.0, 26.0, x=0.3)
+    scene.reach(2, 1, 0, 4.3, 8.5, hand="l", x=0.25)
+    where = plate_front(scene.store, 1, 0)
+    where[0] = 0.1
+    scene.spoilt_read(1, 4.3, 5.3, where, conf=0.7)
+    scene.step(1, 0, 5.0, -368.0)
+    _, receipts = run(scene.recording())
+    assert items(receipts, "a1") == {"cola": 1}
+    assert items(receipts, "a2") == {}

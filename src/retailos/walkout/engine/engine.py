@@ -79,10 +79,11 @@ PAIR_MAX_UNITS = 3  # units per person considered when two people share one load
 # ... and that one person's two hands changed two plates' loads at once
 LOG_BOTH_HANDS_PRIOR = float(np.log(0.1))
 # A reach brings the hand to the plate just before its load starts to change (the hand's own
-# press starts the change); a hand that rests on a plate (hanging at someone's side, leaning on
-# the shelf) has been there for seconds, whenever a load near it changes; one passing by
-# (reaching for the plate next to it) arrived as recently as a reach. The toucher's hand rested
-# there before it took with a small chance.
+# press starts the change) and takes it away with the unit just after the load reached its new
+# level; a hand that rests on a plate (hanging at someone's side, leaning on the shelf) is there
+# for seconds before and after, whenever a load near it changes; one passing by (reaching for
+# the plate next to it) stays as briefly as a reach. The toucher's hand rested there before it
+# took, or stays after, with a small chance.
 REACH_LEAD_S = ATTRIBUTION_LEAD_S
 RESTING_S = 3.0
 RESTED_BEFORE_TAKING = 0.1
@@ -573,6 +574,15 @@ class Engine:
         return change.t_start, self.detector.reached(change.plate, change.t_start,
                                                      change.t_settle, level)
 
+    def _halfway(self, change: LoadChange) -> float:
+        """When the plate's load first crossed halfway to its new level: the units came off (or
+        were set down) then, whatever the plate rang like after (t_settle if it never did)."""
+        t, x = self.detector.block_history(change.plate, change.t_start, change.t_settle)
+        with np.errstate(invalid="ignore"):
+            crossed = np.flatnonzero(np.sign(change.delta_g) * (
+                x - change.start_level_g) >= 0.5 * abs(change.delta_g))
+        return float(t[crossed[0]]) if len(crossed) else change.t_settle
+
     def _weight_fit(self, change: LoadChange) -> np.ndarray:
         """weight_loglik of the change against the whole catalogue, [S, N]: N = MAX_UNITS for
         a pick, MAX_RESTOCK_UNITS for a put. One change is often scored more than once (a rise
@@ -732,11 +742,13 @@ class Engine:
     def _timing_loglik(self, change: LoadChange, att: Attribution) -> np.ndarray:
         """When several hands were on the plate: how well the change of the plate's level
         across each person's own contact explains the load change, against no change, and how
-        well the time their hand arrived explains when the load started to change.
+        well the times their hand arrived and left explain when the load started to change and
+        when it reached its new level.
 
         The level is read just before their hand arrived and just after it left; the person
         whose contact the change happened in sees (about) the whole change across it. A hand
-        resting on the plate sees the change across its contact too, but it came long before.
+        resting on the plate sees the change across its contact too, but it came long before
+        and stays long after.
         """
         out = np.zeros(max(len(att.track_ids), 1))
         gain = att.loglik - LOG_BYSTANDER_DENSITY
@@ -745,6 +757,9 @@ class Engine:
         p = change.plate
         spans = self.people.contact_spans(p, change.t_start - ATTRIBUTION_LEAD_S, change.t_settle)
         arrived = self.people.arrivals(p, change.t_start)
+        # every hand near the plate has left it by the time its new level is confirmed
+        moved = self._halfway(change)
+        left = self.people.departures(p, change.t_start, change.t_close)
         # a hand that took a unit just before may stay for the next: it arrives anew for it
         last_end = max((c.t_settle for c in self._recent
                         if c.plate == p and c.t_settle <= change.t_start), default=-np.inf)
@@ -754,7 +769,12 @@ class Engine:
                 continue
             if tid in arrived:
                 a, b = (max(x, last_end) for x in arrived[tid])
-                out[k] += _arrival_loglik(change.t_start - b, change.t_start - a)
+                out[k] += _lead_loglik(change.t_start - b, change.t_start - a)
+            if tid in left:
+                a, b = left[tid]
+                # a hand seen leaving a moment before the load moved (the camera's and the
+                # plate's clocks differ a little) left with it
+                out[k] += _lead_loglik(max(a - moved, 0.0), max(b - moved, 0.0))
             if tid not in spans:
                 continue
             c0, c1 = spans[tid]
@@ -783,11 +803,15 @@ class Engine:
         if att.hand_d is None or att.head_ll is None or att.contact is None:
             return who_ll
         p = change.plate
+        step = 0.5 * self.detector.min_step_g
         rivals = [(c.plate, c.t_start, c.t_settle, c.t_close) for c in self._recent
                   if c.plate != p and c.t_start < change.t_settle and c.t_settle > change.t_start
-                  and abs(c.delta_g) >= 0.5 * self.detector.min_step_g]
+                  and abs(c.delta_g) >= step]
+        # a plate still open only because this one shook it reads where it started: no hand
+        # changed its load
         rivals += [(o.plate, o.start, self._now, self._now) for o in self._intervals
-                   if o.end == np.inf and o.plate != p and o.start < change.t_settle]
+                   if o.end == np.inf and o.plate != p and o.start < change.t_settle
+                   and abs(self.detector.change_so_far(o.plate)) >= step]
         rivals = [r for r in rivals if r[0] in self._neighbour_set[p]]
         if not rivals:
             return who_ll
@@ -1251,11 +1275,12 @@ def _timing_density(r: float, sd: float) -> float:
                               np.log(TIMING_SPOILT) + TIMING_SPOILT_LOGDENSITY))
 
 
-def _arrival_loglik(lo: float, hi: float) -> float:
+def _lead_loglik(lo: float, hi: float) -> float:
     """Log-likelihood ratio, toucher against a bystander whose hand was on the plate too, of a
-    hand that arrived between `lo` and `hi` seconds before the load started to change. A reach
-    arrives just before; a bystander's hand is passing (arrived about as recently) or resting
-    (arrived long before)."""
+    hand that arrived between `lo` and `hi` seconds before the load started to change, or left
+    that long after it reached its new level. A reach arrives just before and leaves with the
+    unit just after; a bystander's hand is passing (as brief a stay) or resting (there long
+    before and long after)."""
     reach, rest = _lead_mass(lo, hi, REACH_LEAD_S), _lead_mass(lo, hi, RESTING_S)
     toucher = (1.0 - RESTED_BEFORE_TAKING) * reach + RESTED_BEFORE_TAKING * rest
     bystander = (1.0 - RESTING_SHARE) * reach + RESTING_SHARE * rest

@@ -476,13 +476,7 @@ class People:
         (and not seen off it since), the span in which that hand arrived: from the last frame
         both wrists were seen off the plate (-inf: none within ARRIVAL_LOOKBACK_S) to the first
         frame after it that one was seen on it."""
-        rows = self._rows(t - ARRIVAL_LOOKBACK_S, t)
-        lw_d, rw_d = (d[:, 0] for d in self._wrist_distances(self._wrists[rows],
-                                                              np.array([plate])))
-        with np.errstate(invalid="ignore"):
-            on = (lw_d < CONTACT_M) | (rw_d < CONTACT_M)
-            off = (lw_d >= CONTACT_M + GAP_MARGIN_M) & (rw_d >= CONTACT_M + GAP_MARGIN_M)
-        tid, when = self._tid[rows], self._t[rows]
+        tid, when, on, off = self._on_off(plate, t - ARRIVAL_LOOKBACK_S, t)
         out: dict[int, tuple[float, float]] = {}
         for person in np.unique(tid[on]).tolist():
             mine = tid == person
@@ -492,6 +486,32 @@ class People:
             if len(t_on):
                 out[person] = (a, float(t_on[0]))
         return out
+
+    def departures(self, plate: int, t0: float, t1: float) -> dict[int, tuple[float, float]]:
+        """Per person whose wrist was seen on the plate within [t0, t1], the span in which that
+        hand first left it: from the last frame one was seen on it to the first frame after
+        that both wrists were seen off the plate (inf: none seen yet)."""
+        tid, when, on, off = self._on_off(plate, t0, t1)
+        out: dict[int, tuple[float, float]] = {}
+        for person in np.unique(tid[on]).tolist():
+            mine = tid == person
+            first_on = float(when[mine & on][0])
+            t_off = when[mine & off & (when > first_on)]
+            b = float(t_off[0]) if len(t_off) else np.inf
+            out[person] = (float(when[mine & on & (when < b)][-1]), b)
+        return out
+
+    def _on_off(self, plate: int, t0: float, t1: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+        """Buffer rows in [t0, t1] (track ids, times) with a wrist seen on the plate, and with
+        both wrists seen clearly off it."""
+        rows = self._rows(t0, t1)
+        lw_d, rw_d = (d[:, 0] for d in self._wrist_distances(self._wrists[rows],
+                                                              np.array([plate])))
+        with np.errstate(invalid="ignore"):
+            on = (lw_d < CONTACT_M) | (rw_d < CONTACT_M)
+            off = (lw_d >= CONTACT_M + GAP_MARGIN_M) & (rw_d >= CONTACT_M + GAP_MARGIN_M)
+        return self._tid[rows], self._t[rows], on, off
 
     def _last_wrist_distance(self, track_id: int, plate: int, t0: float) -> float | None:
         rows = self._rows(t0 - LAST_WRIST_MAX_AGE_S, t0)

@@ -145,15 +145,25 @@ class LoadChangeDetector:
         changes = []
         for p in np.flatnonzero(self.disturbed & (self._ring_n > 0)).tolist():
             n = min(int(self._ring_n[p]), self.settle_blocks)
-            values = self._ring[p, :n] if self._ring_n[p] <= self.settle_blocks else self._ring[p]
             sd = float(self.sigma()[p]) * self.level_sd_factor * np.sqrt(self.settle_blocks / n)
             changes.append(LoadChange(
                 plate=p, t_start=float(self.start_t[p]), t_settle=float(self._ring_t[p].max()),
-                t_close=self._last_t, delta_g=float(values.mean() - self.start_level[p]),
+                t_close=self._last_t, delta_g=self.change_so_far(p),
                 sd_g=sd, start_level_g=float(self.start_level[p]),
             ))
             self.disturbed[p] = False
         return changes
+
+    def change_so_far(self, plate: int) -> float:
+        """How far a disturbed plate's latest blocks read from its level before the disturbance
+        (NaN before any block): a plate only shaken by its neighbour reads about where it
+        started."""
+        n = min(int(self._ring_n[plate]), self.settle_blocks)
+        if n == 0:
+            return float("nan")
+        values = self._ring[plate, :n] if self._ring_n[plate] <= self.settle_blocks else (
+            self._ring[plate])
+        return float(values.mean() - self.start_level[plate])
 
     def open_disturbances(self) -> list[OpenDisturbance]:
         return [
