@@ -429,19 +429,26 @@ def test_a_hand_that_arrives_with_the_change_beats_one_resting_there_since_long_
     assert items(receipts, "a2") == {}
 
 
+# A shelf with a light product (gum) between two heavier ones, for presses about a gum's weight
+GUM_SHELF = [("cola", 368.0, 3.0), ("gum", 30.0, 2.0), ("water", 500.0, 4.0)]
+GUM_STOCK = {(1, 0): {"cola": 10}, (1, 1): {"gum": 10}, (1, 2): {"water": 8}}
+
+
+def _a1_takes_a_gum(scene: Scene) -> None:
+    scene.reach(1, 1, 1, 4.0, 5.2)
+    scene.step(1, 1, 5.0, -30.0)
+
+
 def test_a_hand_resting_on_a_plate_is_no_put_and_pick_of_a_unit_it_could_weigh() -> None:
     # a1 takes a gum and stays beside a2. a2 rests a hand on the water plate for seven seconds,
     # pressing about a gum's weight; the wrist is out of sight for a moment (the plate settles
     # at the pressed level), then seen on the plate until the hand leaves and the plate comes
     # back. A unit stays on a plate after the hand has left; a press goes with the hand: no
     # gum of a1's was put down there and taken again by a2.
-    products = [("cola", 368.0, 3.0), ("gum", 30.0, 2.0), ("water", 500.0, 4.0)]
-    stock = {(1, 0): {"cola": 10}, (1, 1): {"gum": 10}, (1, 2): {"water": 8}}
-    scene = Scene(make_store(products, stock), 40.0)
+    scene = Scene(make_store(GUM_SHELF, GUM_STOCK), 40.0)
     scene.person(1, "a1", 1.0, 35.0, x=0.6)
     scene.person(2, "a2", 1.0, 36.0, x=1.2)
-    scene.reach(1, 1, 1, 4.0, 5.2)
-    scene.step(1, 1, 5.0, -30.0)
+    _a1_takes_a_gum(scene)
     scene.reach(2, 1, 2, 14.8, 22.2)
     scene.wrists_unseen(2, 15.3, 17.5, hand="r")
     scene.step(1, 2, 15.0, 30.0, touch_s=0.2, shake_g=3.0)
@@ -455,12 +462,9 @@ def test_a_unit_put_down_by_a_hand_that_has_left_does_not_wait_for_a_return() ->
     # a1 takes a gum and puts it down on the water plate, the hand seen leaving at once: the
     # hand that could still be pressing has gone, so the rise is the gum put down, at once
     # (a rise held for a possible return is resolved only later, against later carts).
-    products = [("cola", 368.0, 3.0), ("gum", 30.0, 2.0), ("water", 500.0, 4.0)]
-    stock = {(1, 0): {"cola": 10}, (1, 1): {"gum": 10}, (1, 2): {"water": 8}}
-    scene = Scene(make_store(products, stock), 30.0)
+    scene = Scene(make_store(GUM_SHELF, GUM_STOCK), 30.0)
     scene.person(1, "a1", 1.0, 25.0, x=0.6)
-    scene.reach(1, 1, 1, 4.0, 5.2)
-    scene.step(1, 1, 5.0, -30.0)
+    _a1_takes_a_gum(scene)
     scene.reach(1, 1, 2, 9.8, 10.2)
     scene.step(1, 2, 10.0, 30.0, touch_s=0.3, shake_g=3.0)
     engine = Engine(scene.store)
@@ -477,15 +481,11 @@ def test_a_press_still_on_the_plate_when_its_wait_ends_waits_for_the_plate_to_cl
     # settle at the same moment. A press still moving the plate when its wait runs out is
     # read with its return, whichever plate's change is taken first; it is no gum of a1's
     # put down there and taken by a2.
-    products = [("cola", 368.0, 3.0), ("gum", 30.0, 2.0), ("water", 500.0, 4.0),
-                ("chips", 80.0, 2.0)]
-    stock = {(1, 0): {"cola": 10}, (1, 1): {"gum": 10}, (1, 2): {"water": 8},
-             (0, 0): {"chips": 10}}
-    scene = Scene(make_store(products, stock), 40.0)
+    products = [*GUM_SHELF, ("chips", 80.0, 2.0)]
+    scene = Scene(make_store(products, {**GUM_STOCK, (0, 0): {"chips": 10}}), 40.0)
     scene.person(1, "a1", 1.0, 35.0, x=0.6)
     scene.person(2, "a2", 1.0, 36.0, x=1.2)
-    scene.reach(1, 1, 1, 4.0, 5.2)
-    scene.step(1, 1, 5.0, -30.0)
+    _a1_takes_a_gum(scene)
     scene.reach(2, 1, 2, 14.8, 28.2)
     scene.wrists_unseen(2, 15.3, 17.5, hand="r")
     scene.step(1, 2, 15.0, 30.0, touch_s=0.2, shake_g=3.0)
